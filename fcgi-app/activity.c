@@ -1,0 +1,111 @@
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "activity.h"
+
+const char *
+activity_status(long long now_ms, long long starts_ms, long long ends_ms, long long stock_total,
+    long long stock_left)
+{
+	if (now_ms >= ends_ms)
+		return "ended";
+	if (now_ms < starts_ms)
+		return "upcoming";
+	if (stock_total >= 0 && stock_left <= 0)
+		return "sold_out";
+	return "active";
+}
+
+void
+activity_price(long long cents, char *out, unsigned long outlen)
+{
+	char digits[32], grouped[48];
+	long long units = (cents < 0 ? -cents : cents) / 100;
+	int n, k = 0;
+
+	n = snprintf(digits, sizeof digits, "%lld", units);
+	for (int i = 0; i < n; i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			grouped[k++] = ',';
+		grouped[k++] = digits[i];
+	}
+	grouped[k] = '\0';
+	snprintf(out, outlen, "%s¥%s.%02lld", cents < 0 ? "-" : "", grouped,
+	    (cents < 0 ? -cents : cents) % 100);
+}
+
+static long long
+activity_int(struct json_object *a, const char *key)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(a, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+static void
+activity_iso(long long ms, char *out, size_t outlen)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void
+activity_decorate(struct json_object *a, long long now_ms)
+{
+	long long starts = activity_int(a, "starts_at"), ends = activity_int(a, "ends_at");
+	long long total = activity_int(a, "stock_total"), left = activity_int(a, "stock_left");
+	const char *status = activity_status(now_ms, starts, ends, total, left);
+	char buf[64];
+
+	json_object_object_add(a, "status", json_object_new_string(status));
+	/* The page-only fields: labels and preformatted values. */
+	json_object_object_add(a, "status_label", json_object_new_string(
+	    strcmp(status, "upcoming") == 0 ? "Starts soon" :
+	    strcmp(status, "active") == 0 ? "On sale now" :
+	    strcmp(status, "sold_out") == 0 ? "Sold out" : "Ended"));
+	json_object_object_add(a, "is_active", json_object_new_boolean(strcmp(status, "active") == 0));
+	json_object_object_add(a, "is_upcoming",
+	    json_object_new_boolean(strcmp(status, "upcoming") == 0));
+	json_object_object_add(a, "unlimited", json_object_new_boolean(total < 0));
+	json_object_object_add(a, "starts_ms", json_object_new_int64(starts));
+	json_object_object_add(a, "ends_ms", json_object_new_int64(ends));
+	activity_price(activity_int(a, "price_cents"), buf, sizeof buf);
+	json_object_object_add(a, "price", json_object_new_string(buf));
+	activity_iso(starts, buf, sizeof buf);
+	json_object_object_add(a, "starts_iso", json_object_new_string(buf));
+	activity_iso(ends, buf, sizeof buf);
+	json_object_object_add(a, "ends_iso", json_object_new_string(buf));
+}
+
+struct json_object *
+activity_api(struct json_object *row)
+{
+	static const char *const keys[] = { "id", "title", "description", "price_cents",
+		"stock_total", "stock_left", "starts_at", "ends_at", "status" };
+	struct json_object *o = json_object_new_object(), *v;
+
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (json_object_object_get_ex(row, keys[i], &v))
+			json_object_object_add(o, keys[i], json_object_get(v));
+	return o;
+}
+
+int
+activity_parse_id(const char *s, long long *id)
+{
+	long long v = 0;
+
+	if (s == NULL || *s < '1' || *s > '9')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || v > (9007199254740991LL - 9) / 10)
+			return -1;	/* not a digit, or beyond what JSON numbers hold exactly */
+		v = v * 10 + (*s - '0');
+	}
+	*id = v;
+	return 0;
+}

@@ -1,0 +1,428 @@
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gd.h>
+#include <sodium.h>
+
+#include "captcha.h"
+#include "log.h"
+#include "xmem.h"
+
+#define CAPTCHA_PI	3.14159265358979323846
+#define CAPTCHA_PT	25.0	/* glyphs are drawn once at the largest size, then scaled down */
+#define CAPTCHA_PAD	3	/* px around a glyph while it is drawn, in case gd's box is tight */
+#define CAPTCHA_MARGIN	8	/* px kept free left and right of the text */
+#define CAPTCHA_TILT	25	/* a character turns by up to this many degrees either way */
+#define CAPTCHA_DOTS	320	/* noise dots per image */
+#define CAPTCHA_PNG_LEVEL 1	/* zlib level: gd's default (6) takes twice as long for 6% less */
+#define CAPTCHA_FIRST	'!'	/* the printable ASCII range captcha_png can draw */
+#define CAPTCHA_LAST	'~'
+
+const char captcha_alphabet[] = "346789ACEHJKMNPRTUWXY";
+
+/*
+ * Every printable character is rendered once, by captcha_init, with gdImageStringFT into a
+ * coverage mask (0 = background, 255 = ink) cropped to its ink. captcha_png then turns, scales
+ * and colours the masks itself. Calling gdImageStringFT per character per image costs about
+ * 145 us each: libgd makes two new FreeType sizes on every call, and each runs the font's
+ * hinting program; five of those alone would hold one core below 1000 images a second.
+ */
+struct captcha_glyph {
+	unsigned char *mask;	/* w * h, rows top to bottom */
+	int w, h;
+};
+
+static struct captcha_glyph captcha_glyphs[CAPTCHA_LAST - CAPTCHA_FIRST + 1];
+static int captcha_ready;
+
+/* The drawing only needs variety, not secrecy: a splitmix64 stream seeded from libsodium once
+ * per image, so that a few hundred noise dots cost no system call each. */
+struct captcha_rng {
+	uint64_t s;
+};
+
+static uint32_t
+captcha_rand(struct captcha_rng *r)
+{
+	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return (uint32_t)((z ^ (z >> 31)) >> 32);
+}
+
+/* A number in [lo, hi]. */
+static int
+captcha_between(struct captcha_rng *r, int lo, int hi)
+{
+	return lo + (int)(captcha_rand(r) % (uint32_t)(hi - lo + 1));
+}
+
+static int
+captcha_colour(struct captcha_rng *r, int lo, int hi)
+{
+	return gdTrueColor(captcha_between(r, lo, hi), captcha_between(r, lo, hi),
+	    captcha_between(r, lo, hi));
+}
+
+/* A dark colour of any hue, for the text and the lines through it. */
+static int
+captcha_ink(struct captcha_rng *r)
+{
+	int red, green, blue;
+
+	do {
+		red = captcha_between(r, 0, 170);
+		green = captcha_between(r, 0, 150);
+		blue = captcha_between(r, 0, 170);
+	} while (red + green + blue > 300);
+	return gdTrueColor(red, green, blue);
+}
+
+/* sin and cos for |a| <= 30 degrees, where these few terms are exact to 1e-7; spares libm. */
+static void
+captcha_sincos(double a, double *sn, double *cs)
+{
+	double a2 = a * a;
+
+	*sn = a * (1 - a2 / 6 * (1 - a2 / 20 * (1 - a2 / 42 * (1 - a2 / 72))));
+	*cs = 1 - a2 / 2 * (1 - a2 / 12 * (1 - a2 / 30 * (1 - a2 / 56)));
+}
+
+static void
+captcha_glyphs_free(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof captcha_glyphs / sizeof captcha_glyphs[0]; i++) {
+		free(captcha_glyphs[i].mask);
+		captcha_glyphs[i].mask = NULL;
+		captcha_glyphs[i].w = captcha_glyphs[i].h = 0;
+	}
+	captcha_ready = 0;
+}
+
+/* Renders ch white on black with gdImageStringFT and keeps the red channel of its ink box;
+ * 0 ok, -1 (logged). */
+static int
+captcha_glyph_make(const char *font, char ch, struct captcha_glyph *g)
+{
+	char s[2] = { ch, '\0' };
+	int brect[8], w, h, x, y, left, right, top, bottom;
+	gdImagePtr im;
+	char *err;
+
+	err = gdImageStringFT(NULL, brect, 0, font, CAPTCHA_PT, 0.0, 0, 0, s);
+	if (err != NULL) {
+		log_err("captcha: font %s: '%c': %s", font, ch, err);
+		return -1;
+	}
+	/* Upright, brect[0..1] is the lower left corner and brect[4..5] the upper right. */
+	w = brect[4] - brect[0] + 1 + 2 * CAPTCHA_PAD;
+	h = brect[1] - brect[5] + 1 + 2 * CAPTCHA_PAD;
+	if (w < 1 || h < 1 || w > 200 || h > 200) {
+		log_err("captcha: font %s: '%c' measures %dx%d px", font, ch, w, h);
+		return -1;
+	}
+	im = gdImageCreateTrueColor(w, h);
+	if (im == NULL) {
+		log_err("captcha: cannot create a %dx%d glyph image", w, h);
+		return -1;
+	}
+	err = gdImageStringFT(im, brect, gdTrueColor(255, 255, 255), font, CAPTCHA_PT, 0.0,
+	    CAPTCHA_PAD - brect[6], CAPTCHA_PAD - brect[7], s);
+	if (err != NULL) {
+		log_err("captcha: font %s: drawing '%c': %s", font, ch, err);
+		gdImageDestroy(im);
+		return -1;
+	}
+	left = w;
+	right = -1;
+	top = h;
+	bottom = -1;
+	for (y = 0; y < h; y++) {
+		for (x = 0; x < w; x++) {
+			if (gdTrueColorGetRed(gdImageGetTrueColorPixel(im, x, y)) == 0)
+				continue;
+			left = x < left ? x : left;
+			right = x > right ? x : right;
+			top = y < top ? y : top;
+			bottom = y > bottom ? y : bottom;
+		}
+	}
+	if (right < 0) {
+		log_err("captcha: font %s has no ink for '%c'", font, ch);
+		gdImageDestroy(im);
+		return -1;
+	}
+	g->w = right - left + 1;
+	g->h = bottom - top + 1;
+	g->mask = xmalloc((size_t)g->w * (size_t)g->h);
+	for (y = 0; y < g->h; y++)
+		for (x = 0; x < g->w; x++)
+			g->mask[y * g->w + x] = (unsigned char)gdTrueColorGetRed(
+			    gdImageGetTrueColorPixel(im, left + x, top + y));
+	gdImageDestroy(im);
+	return 0;
+}
+
+int
+captcha_init(const char *font_path)
+{
+	int brect[8], c;
+	char *err;
+
+	captcha_glyphs_free();
+	if (sodium_init() < 0) {
+		log_err("captcha: libsodium cannot be initialised");
+		return -1;
+	}
+	if (font_path == NULL || *font_path == '\0') {
+		log_err("captcha: no font file configured");
+		return -1;
+	}
+	/* libgd reads ';' as a separator between alternative fonts. */
+	if (strchr(font_path, ';') != NULL) {
+		log_err("captcha: font path %s: ';' is not allowed", font_path);
+		return -1;
+	}
+	if (access(font_path, R_OK) != 0) {
+		log_err("captcha: font %s: %s", font_path, strerror(errno));
+		return -1;
+	}
+	if (gdFontCacheSetup() != 0) {
+		log_err("captcha: libgd cannot set up its font cache (FreeType)");
+		return -1;
+	}
+	/* Measuring the alphabet opens the face once: a clear error for a file that is no font. */
+	err = gdImageStringFT(NULL, brect, 0, font_path, CAPTCHA_PT, 0.0, 0, 0, captcha_alphabet);
+	if (err != NULL) {
+		log_err("captcha: font %s: %s", font_path, err);
+		gdFontCacheShutdown();
+		return -1;
+	}
+	for (c = CAPTCHA_FIRST; c <= CAPTCHA_LAST; c++) {
+		if (captcha_glyph_make(font_path, (char)c, &captcha_glyphs[c - CAPTCHA_FIRST]) != 0) {
+			captcha_glyphs_free();
+			gdFontCacheShutdown();
+			return -1;
+		}
+	}
+	captcha_ready = 1;
+	return 0;
+}
+
+void
+captcha_shutdown(void)
+{
+	captcha_glyphs_free();
+	gdFontCacheShutdown();
+}
+
+void
+captcha_text(char *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		out[i] = captcha_alphabet[randombytes_uniform(sizeof captcha_alphabet - 1)];
+	out[n] = '\0';
+}
+
+/* A light background that drifts from one tint to another from left to right. */
+static void
+captcha_background(gdImagePtr im, struct captcha_rng *r)
+{
+	int from[3], to[3], x, k;
+
+	for (k = 0; k < 3; k++) {
+		from[k] = captcha_between(r, 215, 255);
+		to[k] = captcha_between(r, 215, 255);
+	}
+	for (x = 0; x < CAPTCHA_W; x++) {
+		int c[3];
+
+		for (k = 0; k < 3; k++)
+			c[k] = from[k] + (to[k] - from[k]) * x / (CAPTCHA_W - 1);
+		gdImageLine(im, x, 0, x, CAPTCHA_H - 1, gdTrueColor(c[0], c[1], c[2]));
+	}
+}
+
+/* A cubic Bezier from near the left edge to near the right one, bending through the text. */
+static void
+captcha_curve(gdImagePtr im, struct captcha_rng *r, int colour, int thickness)
+{
+	enum { SEGMENTS = 20 };
+	double x0 = captcha_between(r, 0, 20), y0 = captcha_between(r, 12, CAPTCHA_H - 12);
+	double x1 = captcha_between(r, 30, 75), y1 = captcha_between(r, -25, CAPTCHA_H + 25);
+	double x2 = captcha_between(r, 85, 130), y2 = captcha_between(r, -25, CAPTCHA_H + 25);
+	double x3 = captcha_between(r, CAPTCHA_W - 21, CAPTCHA_W - 1);
+	double y3 = captcha_between(r, 12, CAPTCHA_H - 12);
+	int px = (int)x0, py = (int)y0, i;
+
+	gdImageSetThickness(im, thickness);
+	for (i = 1; i <= SEGMENTS; i++) {
+		double t = (double)i / SEGMENTS, u = 1.0 - t;
+		int x = (int)(u * u * u * x0 + 3 * u * u * t * x1 + 3 * u * t * t * x2 +
+		    t * t * t * x3 + 0.5);
+		int y = (int)(u * u * u * y0 + 3 * u * u * t * y1 + 3 * u * t * t * y2 +
+		    t * t * t * y3 + 0.5);
+
+		gdImageLine(im, px, py, x, y, colour);
+		px = x;
+		py = y;
+	}
+	gdImageSetThickness(im, 1);
+}
+
+/* The mask's coverage at (x, y), between pixel centres by bilinear interpolation. */
+static int
+captcha_coverage(const struct captcha_glyph *g, double x, double y)
+{
+	int x0, y0, v[4], k;
+	double fx, fy;
+
+	if (x <= -1.0 || y <= -1.0 || x >= g->w || y >= g->h)
+		return 0;
+	x0 = (int)(x + 1.0) - 1;	/* floor, as x > -1 */
+	y0 = (int)(y + 1.0) - 1;
+	fx = x - x0;
+	fy = y - y0;
+	for (k = 0; k < 4; k++) {
+		int px = x0 + (k & 1), py = y0 + (k >> 1);
+
+		v[k] = px < 0 || py < 0 || px >= g->w || py >= g->h ? 0 : g->mask[py * g->w + px];
+	}
+	return (int)((v[0] * (1 - fx) + v[1] * fx) * (1 - fy) + (v[2] * (1 - fx) + v[3] * fx) * fy +
+	    0.5);
+}
+
+/* Draws text[i] in its slot: scaled, turned by up to CAPTCHA_TILT degrees, moved a little,
+ * in a colour of its own. */
+static void
+captcha_char(gdImagePtr im, struct captcha_rng *r, const char *text, size_t i, size_t n)
+{
+	const struct captcha_glyph *g = &captcha_glyphs[text[i] - CAPTCHA_FIRST];
+	double slot = (double)(CAPTCHA_W - 2 * CAPTCHA_MARGIN) / (double)n;
+	double scale = captcha_between(r, 80, 100) / 100.0;
+	double angle = captcha_between(r, -CAPTCHA_TILT, CAPTCHA_TILT) * CAPTCHA_PI / 180.0;
+	double sn, cs, half_w, half_h, cx, cy, reach;
+	int ink = captcha_ink(r), x, y, x_end, y_end;
+
+	/* Five characters fit at full size; more get smaller. */
+	if (slot < 28.8)
+		scale = scale * slot / 28.8;
+	captcha_sincos(angle, &sn, &cs);
+	/* Half the size of the turned glyph's box. A wide one (W, M) is shrunk to overlap its
+	 * neighbours by a few pixels at most: more, and K next to X reads as KXX. */
+	half_w = (cs * g->w + (sn < 0 ? -sn : sn) * g->h) / 2;
+	half_h = ((sn < 0 ? -sn : sn) * g->w + cs * g->h) / 2;
+	if (scale * half_w > slot / 2 + 2)
+		scale = (slot / 2 + 2) / half_w;
+	half_w *= scale;
+	half_h *= scale;
+	cx = CAPTCHA_MARGIN + slot * ((double)i + 0.5) + captcha_between(r, -2, 2);
+	cy = CAPTCHA_H / 2.0 + captcha_between(r, -7, 7);
+	if (cx - half_w < 1)
+		cx = 1 + half_w;
+	if (cx + half_w > CAPTCHA_W - 2)
+		cx = CAPTCHA_W - 2 - half_w;
+	if (cy - half_h < 2)
+		cy = 2 + half_h;
+	if (cy + half_h > CAPTCHA_H - 3)
+		cy = CAPTCHA_H - 3 - half_h;
+
+	/* For each pixel the turned glyph can reach, map its centre back into the mask. */
+	reach = half_w > half_h ? half_w : half_h;
+	y = cy - reach < 0 ? 0 : (int)(cy - reach);
+	y_end = cy + reach + 1 > CAPTCHA_H ? CAPTCHA_H : (int)(cy + reach + 1);
+	x_end = cx + reach + 1 > CAPTCHA_W ? CAPTCHA_W : (int)(cx + reach + 1);
+	for (; y < y_end; y++) {
+		for (x = cx - reach < 0 ? 0 : (int)(cx - reach); x < x_end; x++) {
+			double dx = x + 0.5 - cx, dy = y + 0.5 - cy;
+			double mx = (dx * cs - dy * sn) / scale + g->w / 2.0 - 0.5;
+			double my = (dx * sn + dy * cs) / scale + g->h / 2.0 - 0.5;
+			int cov = captcha_coverage(g, mx, my);
+
+			/* Blended over what is there (truecolor images blend by default). */
+			if (cov > 0)
+				gdImageSetPixel(im, x, y, gdTrueColorAlpha(gdTrueColorGetRed(ink),
+				    gdTrueColorGetGreen(ink), gdTrueColorGetBlue(ink),
+				    gdAlphaMax - cov * gdAlphaMax / 255));
+		}
+	}
+}
+
+void *
+captcha_png(const char *text, int *len)
+{
+	struct captcha_rng rng;
+	gdImagePtr im;
+	void *png;
+	size_t n, i;
+	int k;
+
+	*len = 0;
+	if (!captcha_ready) {
+		log_err("captcha: captcha_init has not succeeded");
+		return NULL;
+	}
+	n = strlen(text);
+	if (n == 0 || n > CAPTCHA_MAX_TEXT) {
+		log_err("captcha: text of %zu characters (1 to %d can be drawn)", n,
+		    CAPTCHA_MAX_TEXT);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		if (text[i] < CAPTCHA_FIRST || text[i] > CAPTCHA_LAST) {
+			log_err("captcha: character 0x%02x cannot be drawn",
+			    (unsigned)(unsigned char)text[i]);
+			return NULL;
+		}
+	}
+	im = gdImageCreateTrueColor(CAPTCHA_W, CAPTCHA_H);
+	if (im == NULL) {
+		log_err("captcha: cannot create a %dx%d image", CAPTCHA_W, CAPTCHA_H);
+		return NULL;
+	}
+	randombytes_buf(&rng.s, sizeof rng.s);
+
+	captcha_background(im, &rng);
+	/* Faint rings behind everything, and one curve under the text. */
+	for (k = captcha_between(&rng, 5, 8); k > 0; k--)
+		gdImageArc(im, captcha_between(&rng, 0, CAPTCHA_W - 1),
+		    captcha_between(&rng, 0, CAPTCHA_H - 1), captcha_between(&rng, 10, 50),
+		    captcha_between(&rng, 10, 40), 0, 360, captcha_colour(&rng, 130, 200));
+	captcha_curve(im, &rng, captcha_ink(&rng), 2);
+
+	for (i = 0; i < n; i++)
+		captcha_char(im, &rng, text, i, n);
+
+	/* Over the text: a curve and a straight line in ink colours, thin enough to read past. */
+	captcha_curve(im, &rng, captcha_ink(&rng), captcha_between(&rng, 1, 2));
+	gdImageLine(im, captcha_between(&rng, 0, 30), captcha_between(&rng, 5, CAPTCHA_H - 6),
+	    captcha_between(&rng, CAPTCHA_W - 31, CAPTCHA_W - 1),
+	    captcha_between(&rng, 5, CAPTCHA_H - 6), captcha_ink(&rng));
+	for (k = 0; k < CAPTCHA_DOTS; k++)
+		gdImageSetPixel(im, captcha_between(&rng, 0, CAPTCHA_W - 1),
+		    captcha_between(&rng, 0, CAPTCHA_H - 1),
+		    k & 1 ? captcha_ink(&rng) : captcha_colour(&rng, 60, 255));
+
+	png = gdImagePngPtrEx(im, len, CAPTCHA_PNG_LEVEL);
+	if (png == NULL) {
+		log_err("captcha: PNG encoding failed");
+		*len = 0;
+	}
+	gdImageDestroy(im);
+	return png;
+}
+
+void
+captcha_free(void *png)
+{
+	if (png != NULL)
+		gdFree(png);
+}

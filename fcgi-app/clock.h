@@ -1,0 +1,8 @@
+/* Time in milliseconds: wall clock (for what users see) and monotonic (for intervals). */
+#ifndef SK_CLOCK_H
+#define SK_CLOCK_H
+
+long long clock_wall_ms(void);
+long long clock_mono_ms(void);
+
+#endif

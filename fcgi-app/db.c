@@ -1,0 +1,435 @@
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <errmsg.h>
+#include <json-c/json.h>
+
+#include "clock.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "xmem.h"
+
+#define DB_MAX_STMTS 64
+#define DB_MAX_PARAMS 32
+#define DB_MAX_COLS 48
+#define DB_STR_CAP 65536
+
+struct db_cached {
+	const char *sql;
+	MYSQL_STMT *stmt;
+};
+
+static MYSQL *db_conn;
+static long long db_retry_at;
+static struct db_cached db_stmts[DB_MAX_STMTS];
+static int db_nstmts;
+static unsigned db_errno;
+
+MYSQL *
+db_get(void)
+{
+	MYSQL *m;
+	unsigned int t;
+	my_bool off = 0;
+
+	if (db_conn != NULL)
+		return db_conn;
+	if (clock_mono_ms() < db_retry_at)
+		return NULL;
+	if ((m = mysql_init(NULL)) == NULL)
+		return NULL;
+	t = (unsigned)conf.mysql_connect_timeout;
+	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &t);
+	t = (unsigned)conf.mysql_timeout;
+	mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &t);
+	mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &t);
+	mysql_options(m, MYSQL_OPT_RECONNECT, &off);
+	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	mysql_options(m, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+	if (mysql_real_connect(m, conf.mysql_host, conf.mysql_user, conf.mysql_password,
+	    conf.mysql_database, (unsigned)conf.mysql_port, NULL, 0) == NULL) {
+		log_err("mysql %s:%ld: %s", conf.mysql_host, conf.mysql_port, mysql_error(m));
+		mysql_close(m);
+		db_retry_at = clock_mono_ms() + conf.backend_retry_ms;
+		return NULL;
+	}
+	db_conn = m;
+	return m;
+}
+
+void
+db_drop(void)
+{
+	for (int i = 0; i < db_nstmts; i++)
+		mysql_stmt_close(db_stmts[i].stmt);
+	db_nstmts = 0;
+	if (db_conn != NULL) {
+		log_warn("mysql: dropping the connection");
+		mysql_close(db_conn);
+		db_conn = NULL;
+	}
+	db_retry_at = clock_mono_ms() + conf.backend_retry_ms;
+}
+
+int
+db_ping(void)
+{
+	MYSQL *m = db_get();
+
+	if (m == NULL)
+		return -1;
+	if (mysql_ping(m) != 0) {
+		log_err("mysql: ping: %s", mysql_error(m));
+		db_drop();
+		return -1;
+	}
+	return 0;
+}
+
+unsigned
+db_last_errno(void)
+{
+	return db_errno;
+}
+
+static int
+db_gone(unsigned err)
+{
+	/* Client-side errors (CR_SERVER_GONE_ERROR, CR_SERVER_LOST, timeouts ...): reconnect. */
+	return err >= 2000 && err < 3000;
+}
+
+/* Logs a statement error and drops the connection when the server is gone. */
+static void
+db_stmt_fail(MYSQL_STMT *st, const char *sql, const char *what)
+{
+	db_errno = mysql_stmt_errno(st);
+	if (db_errno != 1062)
+		log_err("mysql: %s: %s (%u): %.200s", what, mysql_stmt_error(st), db_errno, sql);
+	if (db_gone(db_errno))
+		db_drop();
+}
+
+static MYSQL_STMT *
+db_prepare(const char *sql)
+{
+	MYSQL *m;
+	MYSQL_STMT *st;
+
+	for (int i = 0; i < db_nstmts; i++)
+		if (db_stmts[i].sql == sql || strcmp(db_stmts[i].sql, sql) == 0)
+			return db_stmts[i].stmt;
+	if ((m = db_get()) == NULL) {
+		db_errno = CR_SERVER_GONE_ERROR;
+		return NULL;
+	}
+	if ((st = mysql_stmt_init(m)) == NULL)
+		return NULL;
+	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
+		db_stmt_fail(st, sql, "prepare");
+		mysql_stmt_close(st);
+		return NULL;
+	}
+	if (db_nstmts == DB_MAX_STMTS) {
+		mysql_stmt_close(db_stmts[0].stmt);
+		memmove(db_stmts, db_stmts + 1, (DB_MAX_STMTS - 1) * sizeof db_stmts[0]);
+		db_nstmts--;
+	}
+	db_stmts[db_nstmts].sql = sql;
+	db_stmts[db_nstmts].stmt = st;
+	db_nstmts++;
+	return st;
+}
+
+union db_val {
+	long long i;
+	unsigned long long u;
+	double d;
+};
+
+/* Binds the variadic parameters described by types; -1 when they do not match the statement. */
+static int
+db_bind_params(MYSQL_STMT *st, const char *sql, const char *types, va_list ap,
+    MYSQL_BIND *b, union db_val *vals, unsigned long *lens, my_bool *nulls)
+{
+	size_t n = strlen(types);
+
+	if (n != mysql_stmt_param_count(st) || n > DB_MAX_PARAMS) {
+		log_err("mysql: %zu parameters given, %lu wanted: %.200s", n,
+		    mysql_stmt_param_count(st), sql);
+		return -1;
+	}
+	memset(b, 0, n * sizeof *b);
+	for (size_t i = 0; i < n; i++) {
+		switch (types[i]) {
+		case 'i':
+			vals[i].i = va_arg(ap, long long);
+			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[i].buffer = &vals[i].i;
+			break;
+		case 'u':
+			vals[i].u = va_arg(ap, unsigned long long);
+			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[i].buffer = &vals[i].u;
+			b[i].is_unsigned = 1;
+			break;
+		case 'd':
+			vals[i].d = va_arg(ap, double);
+			b[i].buffer_type = MYSQL_TYPE_DOUBLE;
+			b[i].buffer = &vals[i].d;
+			break;
+		case 'b': {
+			const void *p = va_arg(ap, const void *);
+			lens[i] = (unsigned long)va_arg(ap, size_t);
+			b[i].buffer_type = MYSQL_TYPE_BLOB;
+			b[i].buffer = (void *)p;
+			b[i].buffer_length = lens[i];
+			b[i].length = &lens[i];
+			break;
+		}
+		case 's': {
+			const char *s = va_arg(ap, const char *);
+			b[i].buffer_type = MYSQL_TYPE_STRING;
+			nulls[i] = s == NULL;
+			b[i].is_null = &nulls[i];
+			b[i].buffer = (void *)(s ? s : "");
+			lens[i] = s ? strlen(s) : 0;
+			b[i].buffer_length = lens[i];
+			b[i].length = &lens[i];
+			break;
+		}
+		default:
+			log_err("mysql: bad parameter type '%c'", types[i]);
+			return -1;
+		}
+	}
+	if (n > 0 && mysql_stmt_bind_param(st, b) != 0) {
+		db_stmt_fail(st, sql, "bind");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+db_run(const char *sql, const char *types, va_list ap, MYSQL_STMT **out)
+{
+	MYSQL_BIND b[DB_MAX_PARAMS];
+	union db_val vals[DB_MAX_PARAMS];
+	unsigned long lens[DB_MAX_PARAMS];
+	my_bool nulls[DB_MAX_PARAMS];
+	MYSQL_STMT *st = db_prepare(sql);
+
+	db_errno = 0;
+	if (st == NULL)
+		return -1;
+	if (db_bind_params(st, sql, types, ap, b, vals, lens, nulls) != 0)
+		return -1;
+	if (mysql_stmt_execute(st) != 0) {
+		db_stmt_fail(st, sql, "execute");
+		return -1;
+	}
+	*out = st;
+	return 0;
+}
+
+int
+db_exec(const char *sql, unsigned long long *affected, unsigned long long *insert_id,
+    const char *types, ...)
+{
+	MYSQL_STMT *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	rc = db_run(sql, types, ap, &st);
+	va_end(ap);
+	if (rc != 0)
+		return -1;
+	if (affected != NULL)
+		*affected = mysql_stmt_affected_rows(st);
+	if (insert_id != NULL)
+		*insert_id = mysql_stmt_insert_id(st);
+	return 0;
+}
+
+static long long
+db_time_ms(const MYSQL_TIME *t)
+{
+	struct tm tm = { 0 };
+
+	tm.tm_year = (int)t->year - 1900;
+	tm.tm_mon = (int)t->month - 1;
+	tm.tm_mday = (int)t->day ? (int)t->day : 1;
+	tm.tm_hour = (int)t->hour;
+	tm.tm_min = (int)t->minute;
+	tm.tm_sec = (int)t->second;
+	return (long long)timegm(&tm) * 1000 + (long long)(t->second_part / 1000);
+}
+
+struct db_col {
+	union db_val v;
+	MYSQL_TIME t;
+	char *str;
+	unsigned long len;
+	my_bool is_null, error;
+	enum { COL_INT, COL_UINT, COL_DOUBLE, COL_TIME, COL_STR } kind;
+};
+
+int
+db_select_json(const char *sql, struct json_object **rows, const char *types, ...)
+{
+	MYSQL_STMT *st;
+	MYSQL_RES *meta = NULL;
+	MYSQL_FIELD *fields;
+	MYSQL_BIND rb[DB_MAX_COLS];
+	struct db_col cols[DB_MAX_COLS];
+	unsigned ncols = 0;
+	va_list ap;
+	int rc = -1, frc;
+
+	*rows = NULL;
+	memset(cols, 0, sizeof cols);
+	va_start(ap, types);
+	frc = db_run(sql, types, ap, &st);
+	va_end(ap);
+	if (frc != 0)
+		return -1;
+	if ((meta = mysql_stmt_result_metadata(st)) == NULL) {
+		log_err("mysql: not a query that returns rows: %.200s", sql);
+		goto out;
+	}
+	ncols = mysql_num_fields(meta);
+	fields = mysql_fetch_fields(meta);
+	if (ncols > DB_MAX_COLS) {
+		log_err("mysql: too many columns: %.200s", sql);
+		ncols = 0;
+		goto out;
+	}
+	memset(rb, 0, sizeof rb);
+	for (unsigned i = 0; i < ncols; i++) {
+		struct db_col *c = &cols[i];
+		rb[i].is_null = &c->is_null;
+		rb[i].error = &c->error;
+		rb[i].length = &c->len;
+		switch (fields[i].type) {
+		case MYSQL_TYPE_TINY: case MYSQL_TYPE_SHORT: case MYSQL_TYPE_LONG:
+		case MYSQL_TYPE_INT24: case MYSQL_TYPE_LONGLONG: case MYSQL_TYPE_YEAR:
+			c->kind = (fields[i].flags & UNSIGNED_FLAG) ? COL_UINT : COL_INT;
+			rb[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			rb[i].buffer = &c->v;
+			rb[i].is_unsigned = c->kind == COL_UINT;
+			break;
+		case MYSQL_TYPE_FLOAT: case MYSQL_TYPE_DOUBLE:
+			c->kind = COL_DOUBLE;
+			rb[i].buffer_type = MYSQL_TYPE_DOUBLE;
+			rb[i].buffer = &c->v.d;
+			break;
+		case MYSQL_TYPE_DATETIME: case MYSQL_TYPE_TIMESTAMP: case MYSQL_TYPE_DATE:
+			c->kind = COL_TIME;
+			rb[i].buffer_type = MYSQL_TYPE_DATETIME;
+			rb[i].buffer = &c->t;
+			break;
+		default: {
+			unsigned long cap = fields[i].length < DB_STR_CAP ? fields[i].length : DB_STR_CAP;
+			c->kind = COL_STR;
+			c->str = xmalloc(cap + 1);
+			rb[i].buffer_type = MYSQL_TYPE_STRING;
+			rb[i].buffer = c->str;
+			rb[i].buffer_length = cap;
+			break;
+		}
+		}
+	}
+	if (mysql_stmt_bind_result(st, rb) != 0) {
+		db_stmt_fail(st, sql, "bind result");
+		goto out;
+	}
+	*rows = json_object_new_array();
+	while ((frc = mysql_stmt_fetch(st)) == 0 || frc == MYSQL_DATA_TRUNCATED) {
+		struct json_object *row = json_object_new_object();
+		for (unsigned i = 0; i < ncols; i++) {
+			struct db_col *c = &cols[i];
+			struct json_object *v = NULL;
+			if (c->is_null) {
+				v = NULL;
+			} else if (c->kind == COL_INT) {
+				v = json_object_new_int64(c->v.i);
+			} else if (c->kind == COL_UINT) {
+				v = json_object_new_int64((long long)c->v.u);
+			} else if (c->kind == COL_DOUBLE) {
+				v = json_object_new_double(c->v.d);
+			} else if (c->kind == COL_TIME) {
+				v = json_object_new_int64(db_time_ms(&c->t));
+			} else if (c->len > rb[i].buffer_length) {
+				/* Longer than the buffer: fetch the whole value. */
+				MYSQL_BIND one = rb[i];
+				char *big = xmalloc(c->len + 1);
+				one.buffer = big;
+				one.buffer_length = c->len;
+				if (mysql_stmt_fetch_column(st, &one, i, 0) == 0)
+					v = json_object_new_string_len(big, (int)c->len);
+				free(big);
+			} else {
+				v = json_object_new_string_len(c->str, (int)c->len);
+			}
+			json_object_object_add(row, fields[i].name, v);
+		}
+		json_object_array_add(*rows, row);
+	}
+	if (frc != MYSQL_NO_DATA) {
+		db_stmt_fail(st, sql, "fetch");
+		json_object_put(*rows);
+		*rows = NULL;
+		goto out;
+	}
+	rc = 0;
+out:
+	for (unsigned i = 0; i < ncols; i++)
+		free(cols[i].str);
+	if (meta != NULL)
+		mysql_free_result(meta);
+	/* The statement may be gone with the connection already. */
+	for (int i = 0; i < db_nstmts; i++)
+		if (db_stmts[i].stmt == st)
+			mysql_stmt_free_result(st);
+	return rc;
+}
+
+static int
+db_simple(const char *sql)
+{
+	MYSQL *m = db_get();
+
+	if (m == NULL)
+		return -1;
+	if (mysql_real_query(m, sql, strlen(sql)) != 0) {
+		db_errno = mysql_errno(m);
+		log_err("mysql: %s: %s", sql, mysql_error(m));
+		if (db_gone(db_errno))
+			db_drop();
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_begin(void)
+{
+	return db_simple("START TRANSACTION");
+}
+
+int
+db_commit(void)
+{
+	return db_simple("COMMIT");
+}
+
+void
+db_rollback(void)
+{
+	if (db_conn != NULL)
+		db_simple("ROLLBACK");
+}

@@ -1,0 +1,39 @@
+/*
+ * The process's MySQL (MariaDB) connection: opened on first use after the fork, with connect,
+ * read and write timeouts; dropped when the server is gone and re-opened later (not more often
+ * than backend.retry_ms). Prepared statements only, cached per connection.
+ *
+ * Parameter types for the variadic calls, one letter each:
+ *   i  long long        u  unsigned long long        d  double
+ *   s  const char * (NULL binds SQL NULL)      b  const void *, size_t (binary bytes)
+ */
+#ifndef SK_DB_H
+#define SK_DB_H
+
+#include <mysql.h>
+
+struct json_object;
+
+MYSQL *db_get(void);
+void db_drop(void);
+/* 0 when the server answers. */
+int db_ping(void);
+
+/*
+ * Runs a SELECT; *rows becomes a new JSON array with one object per row, keyed by column name:
+ * integers as numbers, DATETIME/TIMESTAMP as epoch milliseconds (UTC), NULL as null, the rest as
+ * strings. Returns 0, or -1 (logged; *rows is NULL).
+ */
+int db_select_json(const char *sql, struct json_object **rows, const char *types, ...);
+/* Runs an INSERT/UPDATE/DELETE; affected and insert_id may be NULL. 0 ok, -1 error. */
+int db_exec(const char *sql, unsigned long long *affected, unsigned long long *insert_id,
+    const char *types, ...);
+/* The server error number of the last failed call (1062 duplicate key, 0 when unknown). */
+unsigned db_last_errno(void);
+
+/* Transactions on the process's connection: 0 ok, -1 error (logged). */
+int db_begin(void);
+int db_commit(void);
+void db_rollback(void);
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * seckill-fcgi: one FastCGI worker. Reads the configuration and the templates (a mistake in
+ * either stops the start), then answers requests one at a time until SIGTERM or SIGINT, which
+ * let the current request finish.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fcgiapp.h>
+
+#include "app.h"
+#include "arena.h"
+#include "conf.h"
+#include "log.h"
+#include "metrics.h"
+#include "req.h"
+#include "resp.h"
+
+static volatile sig_atomic_t main_stop;
+
+static void
+main_on_signal(int sig)
+{
+	(void)sig;
+	main_stop = 1;
+	FCGX_ShutdownPending();
+}
+
+static int
+main_read_body(void *ctx, char *buf, int n)
+{
+	return FCGX_GetStr(buf, n, ctx);
+}
+
+static void
+main_usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: seckill-fcgi [-c FILE] [--check-config | --dump-config]\n"
+	    "  A FastCGI worker: run it under spawn-fcgi/multiwatch or lighttpd's mod_fastcgi.\n"
+	    "  -c FILE         configuration file (default: $SECKILL_CONF, else the installed one)\n"
+	    "  --check-config  load configuration and templates, report, exit\n"
+	    "  --dump-config   print the effective configuration (section.key = value), exit\n"
+	    "  Every key can be overridden by SECKILL_<SECTION>_<KEY> in the environment.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	char err[1024];
+	const char *path = NULL;
+	int check = 0, dump = 0, rc;
+	struct sigaction sa;
+	FCGX_Request fr;
+	struct arena arena;
+	struct resp resp;
+	struct buf out;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			path = argv[++i];
+		} else if (strcmp(argv[i], "--check-config") == 0) {
+			check = 1;
+		} else if (strcmp(argv[i], "--dump-config") == 0) {
+			dump = 1;
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			main_usage(stdout);
+			return 0;
+		} else {
+			main_usage(stderr);
+			return 2;
+		}
+	}
+	log_set_name("seckill-fcgi");
+	rc = path ? conf_load(&conf, path, err, sizeof err) : conf_load_default(&conf, err,
+	    sizeof err);
+	if (rc != 0) {
+		fprintf(stderr, "seckill-fcgi: configuration: %s\n", err);
+		return 2;
+	}
+	if (dump) {
+		conf_dump(&conf, stdout);
+		return 0;
+	}
+	log_set_level(strcmp(conf.log_level, "debug") == 0 ? LOG_DEBUG :
+	    strcmp(conf.log_level, "warn") == 0 ? LOG_WARN :
+	    strcmp(conf.log_level, "error") == 0 ? LOG_ERR : LOG_INFO);
+	if (app_init(err, sizeof err) != 0) {
+		fprintf(stderr, "seckill-fcgi: %s\n", err);
+		return 2;
+	}
+	if (check) {
+		printf("seckill-fcgi: configuration and templates are valid\n");
+		app_free();
+		conf_free(&conf);
+		return 0;
+	}
+
+	/* No SA_RESTART: a worker blocked in accept must wake up and leave. */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = main_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
+		fprintf(stderr, "seckill-fcgi: cannot initialise FastCGI\n");
+		return 1;
+	}
+	metrics_open(conf.app_run_dir);
+	arena_init(&arena, 32768);
+	resp_init(&resp);
+	buf_init(&out);
+	log_info("worker ready");
+	while (!main_stop && FCGX_Accept_r(&fr) >= 0) {
+		struct req req;
+		int st = req_parse(&req, &arena, fr.envp, main_read_body, fr.in,
+		    (size_t)conf.http_max_body);
+
+		app_handle(&req, &resp, st);
+		resp_serialize(&resp, &out);
+		if (FCGX_PutStr(out.data, (int)out.len, fr.out) < 0)
+			log_warn("client went away before the answer was written");
+		FCGX_Finish_r(&fr);
+		resp_reset(&resp);
+		arena_reset(&arena);
+	}
+	log_info("worker leaving");
+	buf_free(&out);
+	resp_free(&resp);
+	arena_free(&arena);
+	app_free();
+	conf_free(&conf);
+	return 0;
+}

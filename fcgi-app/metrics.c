@@ -1,0 +1,228 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "metrics.h"
+#include "router.h"
+#include "xmem.h"
+
+static const int metrics_codes[] = {
+	200, 201, 204, 301, 302, 303, 304, 400, 401, 403, 404, 405, 409, 410, 413, 415, 429,
+	500, 502, 503, 0
+};
+#define METRICS_NCODES (int)(sizeof metrics_codes / sizeof metrics_codes[0])
+
+static const struct { const char *name, *help; } metrics_names[MC_COUNTERS] = {
+	[MC_RATELIMITED] = { "seckill_ratelimit_rejections_total",
+		"Requests refused by the application's rate limits." },
+	[MC_SECKILL_QUEUED] = { "seckill_outcome_queued_total",
+		"Buy attempts that took a unit (order queued)." },
+	[MC_SECKILL_SOLD_OUT] = { "seckill_outcome_sold_out_total",
+		"Buy attempts answered sold out by the stock script." },
+	[MC_SECKILL_SOLD_OUT_LOCAL] = { "seckill_outcome_sold_out_local_total",
+		"Buy attempts answered sold out by the worker's flag, without Redis." },
+	[MC_SECKILL_DUPLICATE] = { "seckill_outcome_duplicate_total",
+		"Buy attempts by users who already hold the activity." },
+	[MC_SECKILL_UNAVAILABLE] = { "seckill_outcome_unavailable_total",
+		"Buy attempts answered 503 because a backend failed." },
+	[MC_BACKEND_REDIS_DOWN] = { "seckill_backend_redis_failures_total",
+		"Requests that found Redis unreachable." },
+	[MC_BACKEND_MYSQL_DOWN] = { "seckill_backend_mysql_failures_total",
+		"Requests that found MySQL unreachable." },
+	[MC_BACKEND_AMQP_DOWN] = { "seckill_backend_amqp_failures_total",
+		"Requests that found RabbitMQ unreachable." },
+};
+
+#define METRICS_MAGIC 0x736b6d6574726963ULL	/* "skmetric" */
+
+struct metrics_shm {
+	uint64_t magic;
+	uint64_t size;
+	uint64_t requests[METRICS_ROUTES][METRICS_NCODES];
+	uint64_t micros[METRICS_ROUTES];
+	uint64_t counters[MC_COUNTERS];
+};
+
+static struct metrics_shm *metrics;
+static int metrics_shared;
+
+static int
+metrics_code_index(int status)
+{
+	for (int i = 0; i < METRICS_NCODES - 1; i++)
+		if (metrics_codes[i] == status)
+			return i;
+	return METRICS_NCODES - 1;
+}
+
+static void
+metrics_private(void)
+{
+	if (metrics == NULL)
+		metrics = xcalloc(1, sizeof *metrics);
+	metrics_shared = 0;
+}
+
+int
+metrics_open(const char *run_dir)
+{
+	char path[4096];
+	struct stat st;
+	void *p;
+	int fd;
+
+	metrics_close();
+	snprintf(path, sizeof path, "%s/metrics.shm", run_dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		log_warn("metrics: %s: %s; counting for this worker only", path, strerror(errno));
+		metrics_private();
+		return -1;
+	}
+	/* The first worker (or one after an upgrade that changed the layout) sizes and zeroes it. */
+	flock(fd, LOCK_EX);
+	if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != sizeof *metrics) {
+		if (ftruncate(fd, 0) != 0 || ftruncate(fd, (off_t)sizeof *metrics) != 0) {
+			log_warn("metrics: %s: %s; counting for this worker only", path,
+			    strerror(errno));
+			flock(fd, LOCK_UN);
+			close(fd);
+			metrics_private();
+			return -1;
+		}
+	}
+	p = mmap(NULL, sizeof *metrics, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		log_warn("metrics: mmap %s: %s; counting for this worker only", path, strerror(errno));
+		flock(fd, LOCK_UN);
+		close(fd);
+		metrics_private();
+		return -1;
+	}
+	metrics = p;
+	if (metrics->magic != METRICS_MAGIC || metrics->size != sizeof *metrics) {
+		memset(metrics, 0, sizeof *metrics);
+		metrics->magic = METRICS_MAGIC;
+		metrics->size = sizeof *metrics;
+	}
+	flock(fd, LOCK_UN);
+	close(fd);
+	metrics_shared = 1;
+	return 0;
+}
+
+void
+metrics_close(void)
+{
+	if (metrics == NULL)
+		return;
+	if (metrics_shared)
+		munmap(metrics, sizeof *metrics);
+	else
+		free(metrics);
+	metrics = NULL;
+}
+
+void
+metrics_request(int route, int status, long long micros)
+{
+	if (metrics == NULL)
+		metrics_private();
+	if (route < 0 || route >= METRICS_ROUTES - 1)
+		route = METRICS_ROUTES - 1;
+	__atomic_add_fetch(&metrics->requests[route][metrics_code_index(status)], 1,
+	    __ATOMIC_RELAXED);
+	__atomic_add_fetch(&metrics->micros[route], (uint64_t)(micros > 0 ? micros : 0),
+	    __ATOMIC_RELAXED);
+}
+
+void
+metrics_inc(enum metrics_counter c)
+{
+	if (metrics == NULL)
+		metrics_private();
+	__atomic_add_fetch(&metrics->counters[c], 1, __ATOMIC_RELAXED);
+}
+
+unsigned long long
+metrics_get(enum metrics_counter c)
+{
+	return metrics ? __atomic_load_n(&metrics->counters[c], __ATOMIC_RELAXED) : 0;
+}
+
+unsigned long long
+metrics_requests(int route, int status)
+{
+	if (metrics == NULL)
+		return 0;
+	if (route < 0 || route >= METRICS_ROUTES - 1)
+		route = METRICS_ROUTES - 1;
+	return __atomic_load_n(&metrics->requests[route][metrics_code_index(status)],
+	    __ATOMIC_RELAXED);
+}
+
+static void
+metrics_label(struct buf *out, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' || *s == '"')
+			buf_putc(out, '\\');
+		if (*s == '\n')
+			buf_puts(out, "\\n");
+		else
+			buf_putc(out, *s);
+	}
+}
+
+void
+metrics_render(struct buf *out, const struct route *routes, int nroutes)
+{
+	if (metrics == NULL)
+		metrics_private();
+	buf_puts(out, "# HELP seckill_http_requests_total HTTP requests answered by the pool, "
+	    "by route and status.\n# TYPE seckill_http_requests_total counter\n");
+	for (int r = 0; r < METRICS_ROUTES; r++) {
+		const char *name = r < nroutes && r < METRICS_ROUTES - 1 ? routes[r].name :
+		    r == METRICS_ROUTES - 1 ? "unmatched" : NULL;
+		if (name == NULL)
+			continue;
+		for (int k = 0; k < METRICS_NCODES; k++) {
+			uint64_t v = __atomic_load_n(&metrics->requests[r][k], __ATOMIC_RELAXED);
+			if (v == 0)
+				continue;
+			buf_puts(out, "seckill_http_requests_total{route=\"");
+			metrics_label(out, name);
+			if (metrics_codes[k])
+				buf_printf(out, "\",status=\"%d\"} %llu\n", metrics_codes[k],
+				    (unsigned long long)v);
+			else
+				buf_printf(out, "\",status=\"other\"} %llu\n", (unsigned long long)v);
+		}
+	}
+	buf_puts(out, "# HELP seckill_http_request_seconds_total Time spent answering, by route.\n"
+	    "# TYPE seckill_http_request_seconds_total counter\n");
+	for (int r = 0; r < METRICS_ROUTES; r++) {
+		const char *name = r < nroutes && r < METRICS_ROUTES - 1 ? routes[r].name :
+		    r == METRICS_ROUTES - 1 ? "unmatched" : NULL;
+		uint64_t us = __atomic_load_n(&metrics->micros[r], __ATOMIC_RELAXED);
+		if (name == NULL || us == 0)
+			continue;
+		buf_puts(out, "seckill_http_request_seconds_total{route=\"");
+		metrics_label(out, name);
+		buf_printf(out, "\"} %.6f\n", (double)us / 1e6);
+	}
+	for (int c = 0; c < MC_COUNTERS; c++)
+		buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", metrics_names[c].name,
+		    metrics_names[c].help, metrics_names[c].name, metrics_names[c].name,
+		    (unsigned long long)__atomic_load_n(&metrics->counters[c], __ATOMIC_RELAXED));
+	buf_printf(out, "# HELP seckill_metrics_shared 1 when these counters cover the whole pool.\n"
+	    "# TYPE seckill_metrics_shared gauge\nseckill_metrics_shared %d\n", metrics_shared);
+}

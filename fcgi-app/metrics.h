@@ -1,0 +1,37 @@
+/*
+ * Counters for /metrics, shared by the whole pool: every worker maps the same file
+ * ($app.run_dir/metrics.shm) and adds with atomic increments, so any worker can report the
+ * pool's totals. Without the file a worker keeps private counters and says so in the log.
+ */
+#ifndef SK_METRICS_H
+#define SK_METRICS_H
+
+struct buf;
+struct route;
+
+#define METRICS_ROUTES 64		/* route slots; the last one counts unmatched paths */
+
+enum metrics_counter {
+	MC_RATELIMITED,
+	MC_SECKILL_QUEUED,
+	MC_SECKILL_SOLD_OUT,
+	MC_SECKILL_SOLD_OUT_LOCAL,
+	MC_SECKILL_DUPLICATE,
+	MC_SECKILL_UNAVAILABLE,
+	MC_BACKEND_REDIS_DOWN,
+	MC_BACKEND_MYSQL_DOWN,
+	MC_BACKEND_AMQP_DOWN,
+	MC_COUNTERS
+};
+
+/* Maps the shared file under run_dir (created if needed); 0 shared, -1 private fallback. */
+int metrics_open(const char *run_dir);
+void metrics_close(void);
+void metrics_request(int route, int status, long long micros);
+void metrics_inc(enum metrics_counter c);
+unsigned long long metrics_get(enum metrics_counter c);
+unsigned long long metrics_requests(int route, int status);
+/* Prometheus text format for all counters, route labels from the table. */
+void metrics_render(struct buf *out, const struct route *routes, int nroutes);
+
+#endif

@@ -1,0 +1,275 @@
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <amqp_tcp_socket.h>
+
+#include "clock.h"
+#include "conf.h"
+#include "log.h"
+#include "mq.h"
+
+static amqp_connection_state_t mq_conn;
+static long long mq_retry_at;
+static uint64_t mq_next_tag;	/* delivery tag of the next publish (confirm mode) */
+
+const char *
+mq_reply_text(amqp_rpc_reply_t r, char *out, size_t outlen)
+{
+	switch (r.reply_type) {
+	case AMQP_RESPONSE_NORMAL:
+		snprintf(out, outlen, "ok");
+		break;
+	case AMQP_RESPONSE_NONE:
+		snprintf(out, outlen, "no reply");
+		break;
+	case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+		snprintf(out, outlen, "%s", amqp_error_string2(r.library_error));
+		break;
+	case AMQP_RESPONSE_SERVER_EXCEPTION:
+		if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+			amqp_connection_close_t *m = r.reply.decoded;
+			snprintf(out, outlen, "connection closed: %u %.*s", m->reply_code,
+			    (int)m->reply_text.len, (const char *)m->reply_text.bytes);
+		} else if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+			amqp_channel_close_t *m = r.reply.decoded;
+			snprintf(out, outlen, "channel closed: %u %.*s", m->reply_code,
+			    (int)m->reply_text.len, (const char *)m->reply_text.bytes);
+		} else {
+			snprintf(out, outlen, "server error, method 0x%08x", r.reply.id);
+		}
+		break;
+	}
+	return out;
+}
+
+static struct timeval
+mq_tv(long ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	return tv;
+}
+
+static void
+mq_fail(amqp_connection_state_t c, const char *what, amqp_rpc_reply_t r)
+{
+	char why[256];
+	log_err("amqp %s:%ld: %s: %s", conf.amqp_host, conf.amqp_port, what,
+	    mq_reply_text(r, why, sizeof why));
+	amqp_destroy_connection(c);
+	mq_retry_at = clock_mono_ms() + conf.backend_retry_ms;
+}
+
+/* Declares the topology and turns on publisher confirms; -1 (connection destroyed) on error. */
+static int
+mq_declare(amqp_connection_state_t c)
+{
+	amqp_bytes_t ex = amqp_cstring_bytes(MQ_EXCHANGE);
+	static const char *const queues[][2] = {
+		{ MQ_ORDERS_QUEUE, MQ_ORDERS_KEY },
+		{ MQ_DEAD_QUEUE, MQ_DEAD_KEY },
+	};
+	amqp_rpc_reply_t r;
+
+	amqp_exchange_declare(c, 1, ex, amqp_cstring_bytes("direct"), 0, 1, 0, 0, amqp_empty_table);
+	if ((r = amqp_get_rpc_reply(c)).reply_type != AMQP_RESPONSE_NORMAL)
+		goto fail;
+	for (size_t i = 0; i < sizeof queues / sizeof queues[0]; i++) {
+		amqp_queue_declare(c, 1, amqp_cstring_bytes(queues[i][0]), 0, 1, 0, 0,
+		    amqp_empty_table);
+		if ((r = amqp_get_rpc_reply(c)).reply_type != AMQP_RESPONSE_NORMAL)
+			goto fail;
+		amqp_queue_bind(c, 1, amqp_cstring_bytes(queues[i][0]), ex,
+		    amqp_cstring_bytes(queues[i][1]), amqp_empty_table);
+		if ((r = amqp_get_rpc_reply(c)).reply_type != AMQP_RESPONSE_NORMAL)
+			goto fail;
+	}
+	amqp_confirm_select(c, 1);
+	if ((r = amqp_get_rpc_reply(c)).reply_type != AMQP_RESPONSE_NORMAL)
+		goto fail;
+	return 0;
+fail:
+	mq_fail(c, "declare", r);
+	return -1;
+}
+
+amqp_connection_state_t
+mq_get(void)
+{
+	amqp_connection_state_t c;
+	amqp_socket_t *sock;
+	struct timeval tv;
+	amqp_rpc_reply_t r;
+	int fd, st;
+
+	if (mq_conn != NULL)
+		return mq_conn;
+	if (clock_mono_ms() < mq_retry_at)
+		return NULL;
+	c = amqp_new_connection();
+	if ((sock = amqp_tcp_socket_new(c)) == NULL) {
+		amqp_destroy_connection(c);
+		return NULL;
+	}
+	tv = mq_tv(conf.amqp_connect_timeout_ms);
+	if ((st = amqp_socket_open_noblock(sock, conf.amqp_host, (int)conf.amqp_port, &tv)) != 0) {
+		log_err("amqp %s:%ld: connect: %s", conf.amqp_host, conf.amqp_port,
+		    amqp_error_string2(st));
+		amqp_destroy_connection(c);
+		mq_retry_at = clock_mono_ms() + conf.backend_retry_ms;
+		return NULL;
+	}
+	tv = mq_tv(conf.amqp_timeout_ms);
+	amqp_set_handshake_timeout(c, &tv);
+	amqp_set_rpc_timeout(c, &tv);
+	/* Writes (publishes) must not block for ever on a stopped broker either. */
+	if ((fd = amqp_socket_get_sockfd(sock)) >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	r = amqp_login(c, conf.amqp_vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, conf.amqp_user,
+	    conf.amqp_password);
+	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+		mq_fail(c, "login", r);
+		return NULL;
+	}
+	amqp_channel_open(c, 1);
+	r = amqp_get_rpc_reply(c);
+	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+		mq_fail(c, "channel open", r);
+		return NULL;
+	}
+	if (mq_declare(c) != 0)
+		return NULL;
+	mq_conn = c;
+	mq_next_tag = 1;
+	return c;
+}
+
+void
+mq_drop(void)
+{
+	if (mq_conn == NULL)
+		return;
+	log_warn("amqp: dropping the connection");
+	/* No polite close: the peer may be gone, and close would wait for its answer. */
+	amqp_destroy_connection(mq_conn);
+	mq_conn = NULL;
+	mq_retry_at = clock_mono_ms() + conf.backend_retry_ms;
+}
+
+static long long
+mq_left_ms(long long deadline)
+{
+	long long left = deadline - clock_mono_ms();
+	return left > 0 ? left : 0;
+}
+
+int
+mq_publish(const char *routing_key, const char *body, size_t len, const char *message_id)
+{
+	amqp_connection_state_t c = mq_get();
+	amqp_basic_properties_t props;
+	amqp_bytes_t content = { len, (void *)body };
+	long long deadline;
+	uint64_t tag;
+	int returned = 0;
+
+	if (c == NULL)
+		return -1;
+	memset(&props, 0, sizeof props);
+	props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
+	    AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_TIMESTAMP_FLAG;
+	props.content_type = amqp_cstring_bytes("application/json");
+	props.delivery_mode = 2;	/* persistent */
+	props.message_id = amqp_cstring_bytes(message_id);
+	props.timestamp = (uint64_t)(clock_wall_ms() / 1000);
+	if (amqp_basic_publish(c, 1, amqp_cstring_bytes(MQ_EXCHANGE),
+	    amqp_cstring_bytes(routing_key), 1, 0, &props, content) != AMQP_STATUS_OK) {
+		log_err("amqp: publish %s failed", message_id);
+		mq_drop();
+		return -1;
+	}
+	tag = mq_next_tag++;
+	deadline = clock_mono_ms() + conf.amqp_timeout_ms;
+	for (;;) {
+		amqp_frame_t f;
+		long long left = mq_left_ms(deadline);
+		struct timeval tv = { (time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000 };
+		int st;
+
+		amqp_maybe_release_buffers(c);
+		st = amqp_simple_wait_frame_noblock(c, &f, &tv);
+		if (st == AMQP_STATUS_TIMEOUT) {
+			log_warn("amqp: no confirm for %s within %ld ms", message_id,
+			    conf.amqp_timeout_ms);
+			/* Later confirms would be matched to the wrong tags: start afresh. */
+			mq_drop();
+			return -1;
+		}
+		if (st != AMQP_STATUS_OK) {
+			log_err("amqp: waiting for the confirm of %s: %s", message_id,
+			    amqp_error_string2(st));
+			mq_drop();
+			return -1;
+		}
+		if (f.frame_type != AMQP_FRAME_METHOD)
+			continue;
+		switch (f.payload.method.id) {
+		case AMQP_BASIC_ACK_METHOD: {
+			amqp_basic_ack_t *a = f.payload.method.decoded;
+			if (a->delivery_tag == tag || (a->multiple && a->delivery_tag >= tag)) {
+				if (returned)
+					log_err("amqp: %s was unroutable (returned)", message_id);
+				return returned ? -1 : 0;
+			}
+			break;
+		}
+		case AMQP_BASIC_NACK_METHOD: {
+			amqp_basic_nack_t *n = f.payload.method.decoded;
+			if (n->delivery_tag == tag || (n->multiple && n->delivery_tag >= tag)) {
+				log_err("amqp: broker refused %s (nack)", message_id);
+				return -1;
+			}
+			break;
+		}
+		case AMQP_BASIC_RETURN_METHOD: {
+			/* Mandatory and unroutable: the content follows; read it off the wire. */
+			amqp_message_t m;
+			returned = 1;
+			if (amqp_read_message(c, f.channel, &m, 0).reply_type ==
+			    AMQP_RESPONSE_NORMAL)
+				amqp_destroy_message(&m);
+			break;
+		}
+		case AMQP_CHANNEL_CLOSE_METHOD:
+		case AMQP_CONNECTION_CLOSE_METHOD:
+			log_err("amqp: the broker closed the channel while publishing %s", message_id);
+			mq_drop();
+			return -1;
+		default:
+			break;
+		}
+	}
+}
+
+int
+mq_ping(void)
+{
+	amqp_connection_state_t c = mq_get();
+	amqp_rpc_reply_t r;
+	char why[256];
+
+	if (c == NULL)
+		return -1;
+	/* A passive declare of a built-in exchange: one round trip, changes nothing. */
+	amqp_exchange_declare(c, 1, amqp_cstring_bytes("amq.direct"), amqp_cstring_bytes("direct"),
+	    1, 0, 0, 0, amqp_empty_table);
+	r = amqp_get_rpc_reply(c);
+	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+		log_err("amqp: ping: %s", mq_reply_text(r, why, sizeof why));
+		mq_drop();
+		return -1;
+	}
+	return 0;
+}

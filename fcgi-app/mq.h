@@ -1,0 +1,33 @@
+/*
+ * The process's RabbitMQ connection (rabbitmq-c), channel 1: opened on first use after the fork,
+ * with connect, handshake and RPC timeouts; dropped on any error and re-opened later (not more
+ * often than backend.retry_ms).
+ */
+#ifndef SK_MQ_H
+#define SK_MQ_H
+
+#include <amqp.h>
+
+/* The open connection (channel 1 ready), or NULL when the broker cannot be reached now. */
+amqp_connection_state_t mq_get(void);
+void mq_drop(void);
+/* 0 when the broker answers an RPC on the channel. */
+int mq_ping(void);
+/* The exchange and queues every program declares alike (durable). */
+#define MQ_EXCHANGE "seckill"
+#define MQ_ORDERS_QUEUE "seckill.orders"
+#define MQ_ORDERS_KEY "order.create"
+#define MQ_DEAD_QUEUE "seckill.dead"
+#define MQ_DEAD_KEY "order.dead"
+
+/*
+ * Publishes body (persistent, mandatory) and waits up to amqp.timeout_ms for the broker's
+ * confirm. 0 when the broker acked it into a queue; -1 when it nacked, returned it
+ * (unroutable), timed out or the connection failed: then the message may or may not be queued,
+ * and the sender must treat it as not sent (the consumer dedups a second copy).
+ */
+int mq_publish(const char *routing_key, const char *body, size_t len, const char *message_id);
+/* Describes an RPC reply for the log; "ok" on success. */
+const char *mq_reply_text(amqp_rpc_reply_t r, char *out, size_t outlen);
+
+#endif

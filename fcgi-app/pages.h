@@ -1,0 +1,32 @@
+/* The handlers, one file per area (page_<area>.c). Each returns the HTTP status. */
+#ifndef SK_PAGES_H
+#define SK_PAGES_H
+
+struct req;
+struct resp;
+
+/* page_account.c */
+int api_register(struct req *req, struct resp *resp);
+int api_login(struct req *req, struct resp *resp);
+int api_logout(struct req *req, struct resp *resp);
+int api_me(struct req *req, struct resp *resp);
+int api_mobile_login(struct req *req, struct resp *resp);
+int page_login(struct req *req, struct resp *resp);
+int page_register(struct req *req, struct resp *resp);
+/* page_seckill.c */
+int api_captcha(struct req *req, struct resp *resp);
+int page_captcha_png(struct req *req, struct resp *resp);
+int api_path(struct req *req, struct resp *resp);
+int api_seckill(struct req *req, struct resp *resp);
+int api_result(struct req *req, struct resp *resp);
+int page_activity(struct req *req, struct resp *resp);
+/* page_activity.c */
+int api_activities(struct req *req, struct resp *resp);
+int api_activity(struct req *req, struct resp *resp);
+/* page_home.c */
+int page_home(struct req *req, struct resp *resp);
+/* page_ops.c */
+int page_healthz(struct req *req, struct resp *resp);
+int page_metrics(struct req *req, struct resp *resp);
+
+#endif

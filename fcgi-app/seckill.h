@@ -1,0 +1,58 @@
+/*
+ * The sale itself: the Redis keys of an activity (all hash-tagged {a<id>} so a cluster keeps
+ * them in one slot), the atomic stock script, giving a unit back, warming from MySQL, and the
+ * worker's sold-out flag that answers a sold-out rush without touching Redis.
+ */
+#ifndef SK_SECKILL_H
+#define SK_SECKILL_H
+
+#define SECKILL_REF_LEN 32	/* order_ref / message id: 16 random bytes in hex */
+
+enum seckill_outcome {
+	SK_QUEUED,		/* a unit taken; ref recorded for the user */
+	SK_SOLD_OUT,
+	SK_DUPLICATE,		/* the user already holds the activity */
+	SK_BAD_PATH,
+	SK_RATE_LIMITED,	/* *retry_after set */
+	SK_NOT_WARMED,		/* no stock key and MySQL could not rebuild it */
+	SK_FAILED,		/* Redis or MySQL failed: nothing taken */
+};
+
+struct seckill_activity {
+	long long id;
+	long long price_cents;
+	long long stock_total;
+	long long starts_ms, ends_ms;
+	char title[201];
+};
+
+/* The activity from this worker's 1-second cache or MySQL: 0 found, 1 absent, -1 failure. */
+int seckill_activity(long long id, struct seckill_activity *out);
+/* A fresh random ref (SECKILL_REF_LEN hex chars + NUL). */
+void seckill_ref(char *out);
+/* Path keys and tokens: stores a new path for the user; 0 ok, -1 Redis failed. */
+int seckill_path_new(long long activity, long long user, char *token_out, long ttl_s);
+
+/*
+ * One attempt to buy: the sold-out flag, then the stock script (warming the activity from MySQL
+ * first if Redis has no stock for it). path is the token to check ("" when hidden paths are
+ * off). On SK_QUEUED ref holds the new order ref; on SK_DUPLICATE the held one, if known.
+ */
+enum seckill_outcome seckill_take(long long activity, long long user, const char *path,
+    char *ref, long *retry_after);
+/* Gives the unit of (user, ref) back to Redis stock, once; 1 given back, 0 was not held, -1 failure. */
+int seckill_give_back(long long activity, long long user, const char *ref);
+/*
+ * Loads the activity's stock and buyers into Redis from MySQL unless it is there already
+ * (stock_total - live orders - outbox rows not yet turned into orders). 1 loaded, 0 was
+ * there, 2 no such activity, -1 failure.
+ */
+int seckill_warm(long long activity);
+/* The user's ref in Redis: 0 found (ref filled), 1 none, -1 failure. */
+int seckill_held(long long activity, long long user, char *ref);
+/* Redis stock (-1 unlimited): 0 found, 1 not warmed, -1 failure. */
+int seckill_stock(long long activity, long long *stock);
+/* Forgets this worker's flags (tests). */
+void seckill_flags_clear(void);
+
+#endif

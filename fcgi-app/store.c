@@ -1,0 +1,160 @@
+#include <stdarg.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "clock.h"
+#include "conf.h"
+#include "log.h"
+#include "store.h"
+#include "xmem.h"
+
+static redisContext *store_ctx;
+static long long store_retry_at;	/* monotonic ms before which we do not reconnect */
+
+static struct timeval
+store_tv(long ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	return tv;
+}
+
+redisContext *
+store_get(void)
+{
+	redisContext *c;
+
+	if (store_ctx != NULL)
+		return store_ctx;
+	if (clock_mono_ms() < store_retry_at)
+		return NULL;
+	c = redisConnectWithTimeout(conf.redis_host, (int)conf.redis_port,
+	    store_tv(conf.redis_connect_timeout_ms));
+	if (c == NULL || c->err) {
+		log_err("redis %s:%ld: %s", conf.redis_host, conf.redis_port,
+		    c ? c->errstr : "cannot allocate context");
+		if (c != NULL)
+			redisFree(c);
+		store_retry_at = clock_mono_ms() + conf.backend_retry_ms;
+		return NULL;
+	}
+	if (redisSetTimeout(c, store_tv(conf.redis_timeout_ms)) != REDIS_OK)
+		log_warn("redis: cannot set the read timeout");
+	redisEnableKeepAlive(c);
+	store_ctx = c;
+	return c;
+}
+
+void
+store_drop(void)
+{
+	if (store_ctx == NULL)
+		return;
+	log_warn("redis: dropping the connection: %s",
+	    store_ctx->err ? store_ctx->errstr : "after an error");
+	redisFree(store_ctx);
+	store_ctx = NULL;
+	store_retry_at = clock_mono_ms() + conf.backend_retry_ms;
+}
+
+static redisReply *
+store_check(redisReply *r)
+{
+	if (r == NULL || store_ctx->err) {
+		if (r != NULL)
+			freeReplyObject(r);
+		store_drop();
+		return NULL;
+	}
+	return r;
+}
+
+redisReply *
+store_command(const char *fmt, ...)
+{
+	va_list ap;
+	redisReply *r;
+
+	if (store_get() == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	r = redisvCommand(store_ctx, fmt, ap);
+	va_end(ap);
+	return store_check(r);
+}
+
+redisReply *
+store_command_argv(int argc, const char **argv, const size_t *argvlen)
+{
+	if (store_get() == NULL)
+		return NULL;
+	return store_check(redisCommandArgv(store_ctx, argc, argv, argvlen));
+}
+
+int
+store_ping(void)
+{
+	redisReply *r = store_command("PING");
+	int ok = r != NULL && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0;
+
+	if (r != NULL)
+		freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
+static int
+store_script_load(struct store_script *s)
+{
+	redisReply *r = store_command("SCRIPT LOAD %s", s->src);
+	int rc = -1;
+
+	if (r == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_STRING && r->len == 40) {
+		memcpy(s->sha, r->str, 41);
+		rc = 0;
+	} else {
+		log_err("redis: cannot load script %s: %s", s->name,
+		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+redisReply *
+store_eval(struct store_script *s, int nkeys, int argc, const char **argv)
+{
+	const char *small[32], **args = argc + 3 <= 32 ? small : xmalloc((size_t)(argc + 3) *
+	    sizeof *args);
+	char nk[16];
+	redisReply *r = NULL;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (s->sha[0] == '\0' && store_script_load(s) != 0) {
+			r = NULL;
+			break;
+		}
+		snprintf(nk, sizeof nk, "%d", nkeys);
+		args[0] = "EVALSHA";
+		args[1] = s->sha;
+		args[2] = nk;
+		memcpy(args + 3, argv, (size_t)argc * sizeof *argv);
+		r = store_command_argv(argc + 3, args, NULL);
+		if (r == NULL)
+			break;
+		/* After a restart or SCRIPT FLUSH the cache is empty: load it and try once more. */
+		if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+			freeReplyObject(r);
+			r = NULL;
+			s->sha[0] = '\0';
+			continue;
+		}
+		if (r->type == REDIS_REPLY_ERROR)
+			log_err("redis: script %s: %s", s->name, r->str);
+		break;
+	}
+	if (args != small)
+		free(args);
+	return r;
+}

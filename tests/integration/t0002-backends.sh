@@ -1,0 +1,63 @@
+# A backend that hangs or dies gives a fast 503 naming it, never a crash or a stuck pool; when it
+# comes back, so does the service.
+pidof_part() { cat "$SECKILL_RUN_DIR/pid/$1.pid"; }
+
+# wait_status PATH WANT SECONDS: polls until PATH answers WANT; prints the seconds it took.
+# (Run it in $(...): its own STATUS does not reach the caller, its exit code does.)
+wait_status() {
+	local start=$SECONDS
+	while [ $((SECONDS - start)) -le "$3" ]; do
+		http GET "$1"
+		[ "$STATUS" = "$2" ] && { echo $((SECONDS - start)); return 0; }
+		sleep 0.3
+	done
+	echo never
+	return 1
+}
+
+# hang PART: SIGSTOP it (a hung server: connections open, nothing answers).
+for part in redis mariadb rabbitmq; do
+	pid=$(pidof_part $part)
+	kill -STOP "$pid"
+	t0=$(date +%s%N)
+	http GET /healthz
+	t1=$(date +%s%N)
+	ms=$(((t1 - t0) / 1000000))
+	is "healthz is 503 while $part hangs" "$STATUS" 503
+	key=$part; [ $part = mariadb ] && key=mysql; [ $part = rabbitmq ] && key=amqp
+	is "healthz names $key as down" "$(json ".$key")" down
+	is "healthz says unavailable" "$(json .error)" unavailable
+	if [ "$ms" -lt 8000 ]; then pass "503 came within 8 s ($ms ms) with $part hung"
+	else fail "503 came within 8 s ($ms ms) with $part hung"; fi
+	if [ $part = mariadb ]; then
+		http GET /api/activities
+		is "the API answers 503 while mysql hangs" "$STATUS" 503
+		is "503 error code unavailable" "$(json .error)" unavailable
+		http GET /
+		is "the home page answers 503 while mysql hangs" "$STATUS" 503
+		like "the 503 page explains" "$BODY" 'unavailable'
+	fi
+	# Many requests at once while hung: the pool must not pile up for good.
+	for i in $(seq 1 8); do curl -s -o /dev/null --max-time 30 "$BASE/healthz" & done
+	wait
+	kill -CONT "$pid"
+	if took=$(wait_status /healthz 200 15); then pass "healthz is 200 again after $part resumes (${took}s)"
+	else fail "healthz is 200 again after $part resumes"; fi
+done
+
+# Redis restarted (not only paused): workers reconnect by themselves.
+redis_pid=$(pidof_part redis)
+redis-cli -p "$SECKILL_REDIS_PORT" shutdown nosave >/dev/null 2>&1
+http GET /healthz
+is "healthz is 503 with redis gone" "$STATUS" 503
+is "healthz names redis" "$(json .redis)" down
+bash "$SECKILL_SRCDIR/conf/stack.sh" start >"$SECKILL_RUN_DIR/restart.log" 2>&1
+ok "the stack script brings redis back" test "$(pidof_part redis)" != "$redis_pid"
+if took=$(wait_status /healthz 200 15); then pass "healthz is 200 after redis restarted (${took}s)"
+else fail "healthz is 200 after redis restarted"; fi
+
+# RabbitMQ drops every connection: the next check reconnects.
+HOME=$SECKILL_RUN_DIR/rabbitmq/home /usr/lib/rabbitmq/bin/rabbitmqctl -n "sk${SECKILL_AMQP_PORT}@localhost" \
+	close_all_connections "test" >/dev/null 2>&1
+if took=$(wait_status /healthz 200 10); then pass "healthz is 200 after the broker closed all connections (${took}s)"
+else fail "healthz is 200 after the broker closed all connections"; fi
