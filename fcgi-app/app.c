@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <json-c/json.h>
+#include <sodium.h>
 
 #include "app.h"
 #include "arena.h"
@@ -27,6 +28,10 @@ static const char *const app_templates[] = { "layout", "home", "error", "activit
 int
 app_init(char *err, size_t errlen)
 {
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "libsodium cannot start");
+		return -1;
+	}
 	app.tmpl = tmpl_set_load(conf.app_templates, app_templates, err, errlen);
 	if (app.tmpl == NULL)
 		return -1;

@@ -14,17 +14,18 @@
  * upper-casing them. */
 extern const char captcha_alphabet[];
 
-/* Sets up libgd's font cache and checks the font file can be used; 0 ok, -1 (logged).
- * Call once at start, before any captcha_png. */
+/* Sets up libgd's font cache, checks the font file can be used and renders every printable
+ * character of it once (about 25 ms, 40 KB); 0 ok, -1 (logged). Call once at start, before
+ * any captcha_png; calling it again replaces the glyphs. */
 int captcha_init(const char *font_path);
-/* Releases the font cache (libgd's FreeType state). */
+/* Frees the glyphs and libgd's font cache (FreeType state). */
 void captcha_shutdown(void);
 
 /* Fills out[0..n) with random characters from captcha_alphabet and NUL-terminates: out holds
  * n + 1 bytes. The randomness comes from libsodium. */
 void captcha_text(char *out, size_t n);
 
-/* Draws text (1..CAPTCHA_MAX_TEXT printable ASCII characters) as a CAPTCHA_W x CAPTCHA_H PNG:
+/* Draws text (1..CAPTCHA_MAX_TEXT characters '!'..'~') as a CAPTCHA_W x CAPTCHA_H PNG:
  * each character rotated and moved at random, curves and lines through the text, noise dots.
  * Returns the PNG bytes and sets *len, or NULL on failure (logged). Free with captcha_free. */
 void *captcha_png(const char *text, int *len);

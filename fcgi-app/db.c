@@ -60,8 +60,17 @@ db_get(void)
 	return m;
 }
 
+static void db_drop_after(int timed_out);
+
 void
 db_drop(void)
+{
+	db_drop_after(1);
+}
+
+/* As for Redis: a closed connection (a restart) is re-opened at once, a timed-out one later. */
+static void
+db_drop_after(int timed_out)
 {
 	for (int i = 0; i < db_nstmts; i++)
 		mysql_stmt_close(db_stmts[i].stmt);
@@ -71,7 +80,8 @@ db_drop(void)
 		mysql_close(db_conn);
 		db_conn = NULL;
 	}
-	db_retry_at = clock_mono_ms() + conf.backend_retry_ms;
+	if (timed_out)
+		db_retry_at = clock_mono_ms() + conf.backend_retry_ms;
 }
 
 int
@@ -110,7 +120,7 @@ db_stmt_fail(MYSQL_STMT *st, const char *sql, const char *what)
 	if (db_errno != 1062)
 		log_err("mysql: %s: %s (%u): %.200s", what, mysql_stmt_error(st), db_errno, sql);
 	if (db_gone(db_errno))
-		db_drop();
+		db_drop_after(db_errno != CR_SERVER_GONE_ERROR);
 }
 
 static MYSQL_STMT *
@@ -409,7 +419,7 @@ db_simple(const char *sql)
 		db_errno = mysql_errno(m);
 		log_err("mysql: %s: %s", sql, mysql_error(m));
 		if (db_gone(db_errno))
-			db_drop();
+			db_drop_after(db_errno != CR_SERVER_GONE_ERROR);
 		return -1;
 	}
 	return 0;

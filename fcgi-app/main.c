@@ -4,6 +4,7 @@
  * let the current request finish.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "seckill-fcgi: cannot initialise FastCGI\n");
 		return 1;
 	}
+	/* Keep freed memory (zlib's for each captcha PNG) instead of handing it back each time. */
+	mallopt(M_TRIM_THRESHOLD, 8 << 20);
 	metrics_open(conf.app_run_dir);
 	arena_init(&arena, 32768);
 	resp_init(&resp);

@@ -155,7 +155,6 @@ mq_drop(void)
 	/* No polite close: the peer may be gone, and close would wait for its answer. */
 	amqp_destroy_connection(mq_conn);
 	mq_conn = NULL;
-	mq_retry_at = clock_mono_ms() + conf.backend_retry_ms;
 }
 
 static long long
@@ -165,8 +164,9 @@ mq_left_ms(long long deadline)
 	return left > 0 ? left : 0;
 }
 
-int
-mq_publish(const char *routing_key, const char *body, size_t len, const char *message_id)
+/* One publish and its confirm: 0 acked, -1 refused or timed out, -2 the connection broke. */
+static int
+mq_publish_once(const char *routing_key, const char *body, size_t len, const char *message_id)
 {
 	amqp_connection_state_t c = mq_get();
 	amqp_basic_properties_t props;
@@ -186,9 +186,9 @@ mq_publish(const char *routing_key, const char *body, size_t len, const char *me
 	props.timestamp = (uint64_t)(clock_wall_ms() / 1000);
 	if (amqp_basic_publish(c, 1, amqp_cstring_bytes(MQ_EXCHANGE),
 	    amqp_cstring_bytes(routing_key), 1, 0, &props, content) != AMQP_STATUS_OK) {
-		log_err("amqp: publish %s failed", message_id);
+		log_warn("amqp: publish %s failed", message_id);
 		mq_drop();
-		return -1;
+		return -2;
 	}
 	tag = mq_next_tag++;
 	deadline = clock_mono_ms() + conf.amqp_timeout_ms;
@@ -208,10 +208,10 @@ mq_publish(const char *routing_key, const char *body, size_t len, const char *me
 			return -1;
 		}
 		if (st != AMQP_STATUS_OK) {
-			log_err("amqp: waiting for the confirm of %s: %s", message_id,
+			log_warn("amqp: waiting for the confirm of %s: %s", message_id,
 			    amqp_error_string2(st));
 			mq_drop();
-			return -1;
+			return -2;
 		}
 		if (f.frame_type != AMQP_FRAME_METHOD)
 			continue;
@@ -244,13 +244,25 @@ mq_publish(const char *routing_key, const char *body, size_t len, const char *me
 		}
 		case AMQP_CHANNEL_CLOSE_METHOD:
 		case AMQP_CONNECTION_CLOSE_METHOD:
-			log_err("amqp: the broker closed the channel while publishing %s", message_id);
+			log_warn("amqp: the broker closed the channel while publishing %s", message_id);
 			mq_drop();
-			return -1;
+			return -2;
 		default:
 			break;
 		}
 	}
+}
+
+int
+mq_publish(const char *routing_key, const char *body, size_t len, const char *message_id)
+{
+	int rc = mq_publish_once(routing_key, body, len, message_id);
+
+	/* A connection that died while idle (broker restarted, connections closed) shows only
+	 * now: open a new one and send again. A second copy is harmless (consumers dedup). */
+	if (rc == -2)
+		rc = mq_publish_once(routing_key, body, len, message_id);
+	return rc == 0 ? 0 : -1;
 }
 
 int

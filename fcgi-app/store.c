@@ -46,8 +46,12 @@ store_get(void)
 	return c;
 }
 
-void
-store_drop(void)
+/*
+ * A connection the server closed (a restart) may be re-opened at once; one that timed out
+ * waits backend.retry_ms, so a hung server costs one slow request per worker and second.
+ */
+static void
+store_drop_after(int timed_out)
 {
 	if (store_ctx == NULL)
 		return;
@@ -55,7 +59,14 @@ store_drop(void)
 	    store_ctx->err ? store_ctx->errstr : "after an error");
 	redisFree(store_ctx);
 	store_ctx = NULL;
-	store_retry_at = clock_mono_ms() + conf.backend_retry_ms;
+	if (timed_out)
+		store_retry_at = clock_mono_ms() + conf.backend_retry_ms;
+}
+
+void
+store_drop(void)
+{
+	store_drop_after(1);
 }
 
 static redisReply *
@@ -64,7 +75,7 @@ store_check(redisReply *r)
 	if (r == NULL || store_ctx->err) {
 		if (r != NULL)
 			freeReplyObject(r);
-		store_drop();
+		store_drop_after(store_ctx->err != REDIS_ERR_EOF);
 		return NULL;
 	}
 	return r;

@@ -26,11 +26,17 @@ base=$(pick_ports) || { echo "Bail out! no free ports"; exit 1; }
 export SECKILL_HTTP_PORT=$base SECKILL_REDIS_PORT=$((base + 1))
 export SECKILL_MYSQL_PORT=$((base + 2)) SECKILL_AMQP_PORT=$((base + 3))
 export SECKILL_APP_PUBLIC_URL=http://127.0.0.1:$base
+export SECKILL_CONF=$SRCDIR/conf/seckill.conf SECKILL_APP_TEMPLATES=$SRCDIR/templates
+# One client (127.0.0.1) plays every buyer here: the per-IP limits are raised so that only the
+# tests about limits meet them (they lower them again for themselves).
+export SECKILL_RATELIMIT_API_RATE=200 SECKILL_RATELIMIT_API_BURST=200
+export SECKILL_RATELIMIT_CAPTCHA_PER_IP=100000 SECKILL_RATELIMIT_LOGIN_PER_IP=1000
+export SECKILL_RATELIMIT_REGISTER_PER_IP=1000 SECKILL_SESSION_CACHE_MS=1000
 
 mkdir -p "$BUILDDIR/tests/output"
 RUN=$(mktemp -d "$BUILDDIR/tests/output/stack.XXXXXX")
 chmod 755 "$RUN"
-export SECKILL_RUN_DIR=$RUN SECKILL_SEED=1
+export SECKILL_RUN_DIR=$RUN SECKILL_SEED=1 SECKILL_APP_RUN_DIR=$RUN
 export TAP_COUNT_FILE=$RUN/tap-count HTTP_TMP=$RUN/http
 mkdir -p "$HTTP_TMP"
 echo 0 >"$TAP_COUNT_FILE"
@@ -64,6 +70,6 @@ for t in "$SRCDIR"/tests/integration/t*.sh; do
 	case $t in *"${SECKILL_TEST_FILTER:-}"*) ;; *) continue ;; esac
 	echo "# ---- ${t##*/}"
 	# Each file runs in its own shell with the helpers; a crash in one does not stop the others.
-	bash -c '. "$1"/tests/lib/tap.sh; . "$1"/tests/lib/http.sh; . "$2"' _ "$SRCDIR" "$t" ||
+	bash -c '. "$1"/tests/lib/tap.sh; . "$1"/tests/lib/http.sh; . "$1"/tests/lib/stack.sh; . "$2"' _ "$SRCDIR" "$t" ||
 		fail "${t##*/} runs to its end (exit $?)"
 done

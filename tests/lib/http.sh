@@ -8,7 +8,7 @@ http() {
 	if [ "$method" = HEAD ]; then how=(--head); else how=(-X "$method"); fi
 	STATUS=$(curl -s -o "$HTTP_TMP/body" -D "$HTTP_TMP/head" -w '%{http_code}' \
 		--max-time 20 "${how[@]}" "$@" "$BASE$path") || STATUS=000
-	BODY=$(cat "$HTTP_TMP/body" 2>/dev/null)
+	BODY=$(tr -d '\0' <"$HTTP_TMP/body" 2>/dev/null)
 	HEADERS=$(tr -d '\r' <"$HTTP_TMP/head" 2>/dev/null | sed 's/^\([^:]*\):/\L\1:/')
 }
 

@@ -1,0 +1,245 @@
+/*
+ * seckill-admin: the operator's command line. Reads the same configuration as the workers.
+ *   activity create --title T --stock N --price-cents P --starts-in SEC --duration SEC
+ *   warm [ID]
+ *   users gen --count N --prefix P --out FILE
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <sodium.h>
+
+#include "account.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "seckill.h"
+#include "session.h"
+
+static void
+admin_usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: seckill-admin COMMAND ...\n"
+	    "  activity create --title T --stock N --price-cents P --starts-in SEC --duration SEC\n"
+	    "                       create a sale (N = -1: unlimited); prints its id\n"
+	    "  warm [ID]            load stock into Redis for one or every current sale (idempotent)\n"
+	    "  users gen --count N --prefix P --out FILE\n"
+	    "                       create N users with Bearer tokens for load tests; FILE gets\n"
+	    "                       user_id<TAB>username<TAB>token lines\n"
+	    "Configuration: $SECKILL_CONF and SECKILL_<SECTION>_<KEY> variables.\n");
+}
+
+/* Reads a decimal option value; exits with a message when it is not one. */
+static long long
+admin_number(const char *opt, const char *v, long long min, long long max)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(v ? v : "", &end, 10);
+	if (v == NULL || *v == '\0' || *end != '\0' || errno != 0 || n < min || n > max) {
+		fprintf(stderr, "seckill-admin: %s needs a whole number from %lld to %lld\n", opt,
+		    min, max);
+		exit(2);
+	}
+	return n;
+}
+
+static int
+admin_activity_create(int argc, char **argv)
+{
+	const char *title = NULL;
+	long long stock = -2, price = -1, starts_in = 0, duration = 3600;
+	unsigned long long id;
+
+	for (int i = 0; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(argv[i], "--title") == 0 && v)
+			title = argv[++i];
+		else if (strcmp(argv[i], "--stock") == 0)
+			stock = admin_number("--stock", v, -1, 100000000), i++;
+		else if (strcmp(argv[i], "--price-cents") == 0)
+			price = admin_number("--price-cents", v, 0, 100000000000LL), i++;
+		else if (strcmp(argv[i], "--starts-in") == 0)
+			starts_in = admin_number("--starts-in", v, -31536000, 31536000), i++;
+		else if (strcmp(argv[i], "--duration") == 0)
+			duration = admin_number("--duration", v, 1, 31536000), i++;
+		else {
+			fprintf(stderr, "seckill-admin: unknown option %s\n", argv[i]);
+			return 2;
+		}
+	}
+	if (title == NULL || *title == '\0' || strlen(title) > 200 || stock == -2 || price < 0) {
+		fprintf(stderr, "seckill-admin: activity create needs --title (1-200 characters), "
+		    "--stock and --price-cents\n");
+		return 2;
+	}
+	if (db_exec("INSERT INTO activities (title, price_cents, stock_total, stock_left, starts_at,"
+	    " ends_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND,"
+	    " UTC_TIMESTAMP(3) + INTERVAL ? SECOND)", NULL, &id, "siiiii", title, price, stock,
+	    stock, starts_in, starts_in + duration) != 0) {
+		fprintf(stderr, "seckill-admin: cannot create the activity (see the log above)\n");
+		return 1;
+	}
+	printf("%llu\n", id);
+	return 0;
+}
+
+static int
+admin_warm(int argc, char **argv)
+{
+	struct json_object *rows = NULL, *v;
+	int rc = 0;
+
+	if (argc > 1) {
+		admin_usage(stderr);
+		return 2;
+	}
+	if (argc == 1) {
+		long long id = admin_number("ID", argv[0], 1, 9007199254740991LL);
+		rows = json_object_new_array();
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_int64(id));
+		json_object_array_add(rows, o);
+	} else if (db_select_json("SELECT id FROM activities WHERE ends_at > UTC_TIMESTAMP(3)"
+	    " ORDER BY id", &rows, "") != 0) {
+		fprintf(stderr, "seckill-admin: cannot read the activities\n");
+		return 1;
+	}
+	for (size_t i = 0; i < json_object_array_length(rows); i++) {
+		long long id, stock = 0;
+		json_object_object_get_ex(json_object_array_get_idx(rows, i), "id", &v);
+		id = json_object_get_int64(v);
+		switch (seckill_warm(id)) {
+		case 1:
+			seckill_stock(id, &stock);
+			printf("activity %lld: loaded, stock %lld\n", id, stock);
+			break;
+		case 0:
+			seckill_stock(id, &stock);
+			printf("activity %lld: already loaded, stock %lld\n", id, stock);
+			break;
+		case 2:
+			fprintf(stderr, "activity %lld: no such activity\n", id);
+			rc = 1;
+			break;
+		default:
+			fprintf(stderr, "activity %lld: failed (Redis or MySQL unavailable)\n", id);
+			rc = 1;
+		}
+	}
+	json_object_put(rows);
+	return rc;
+}
+
+static int
+admin_users_gen(int argc, char **argv)
+{
+	long long count = -1;
+	const char *prefix = NULL, *path = NULL;
+	FILE *out;
+	int rc = 1;
+
+	for (int i = 0; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(argv[i], "--count") == 0)
+			count = admin_number("--count", v, 1, 10000000), i++;
+		else if (strcmp(argv[i], "--prefix") == 0 && v)
+			prefix = argv[++i];
+		else if (strcmp(argv[i], "--out") == 0 && v)
+			path = argv[++i];
+		else {
+			fprintf(stderr, "seckill-admin: unknown option %s\n", argv[i]);
+			return 2;
+		}
+	}
+	if (count < 1 || prefix == NULL || path == NULL) {
+		fprintf(stderr, "seckill-admin: users gen needs --count, --prefix and --out\n");
+		return 2;
+	}
+	{
+		char probe[64];
+		snprintf(probe, sizeof probe, "%s%lld", prefix, count);
+		if (!account_username_ok(probe) || strlen(prefix) == 0) {
+			fprintf(stderr, "seckill-admin: --prefix must be letters, digits or _ and leave "
+			    "room for the number within 32 characters\n");
+			return 2;
+		}
+	}
+	if ((out = fopen(path, "w")) == NULL) {
+		fprintf(stderr, "seckill-admin: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	/* Load-test users log in by token only: '!' is no password hash, so no password works. */
+	for (long long done = 0; done < count;) {
+		long long batch_end = done + 1000 < count ? done + 1000 : count;
+		if (db_begin() != 0)
+			goto out;
+		for (; done < batch_end; done++) {
+			char name[40], token[SESSION_TOKEN_LEN + 1];
+			unsigned long long id;
+			snprintf(name, sizeof name, "%s%lld", prefix, done + 1);
+			if (db_exec("INSERT INTO users (username, password_hash) VALUES (?, '!')"
+			    " ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)", NULL, &id, "s",
+			    name) != 0 ||
+			    session_create((long long)id, SESSION_MOBILE, "cli", NULL, "loadtest",
+			    "seckill-admin users gen", conf.session_mobile_ttl, token, NULL) != 0) {
+				db_rollback();
+				goto out;
+			}
+			fprintf(out, "%llu\t%s\t%s\n", id, name, token);
+		}
+		if (db_commit() != 0)
+			goto out;
+		if (count >= 2000)
+			fprintf(stderr, "\rusers gen: %lld / %lld", done, count);
+	}
+	if (count >= 2000)
+		fputc('\n', stderr);
+	rc = 0;
+out:
+	if (fclose(out) != 0)
+		rc = 1;
+	if (rc != 0)
+		fprintf(stderr, "seckill-admin: users gen failed (see the log above)\n");
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	char err[1024];
+	int rc;
+
+	log_set_name("seckill-admin");
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		admin_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (conf_load_default(&conf, err, sizeof err) != 0) {
+		fprintf(stderr, "seckill-admin: configuration: %s\n", err);
+		return 2;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "seckill-admin: libsodium cannot start\n");
+		return 1;
+	}
+	conf.backend_retry_ms = 0;
+	if (argc >= 3 && strcmp(argv[1], "activity") == 0 && strcmp(argv[2], "create") == 0)
+		rc = admin_activity_create(argc - 3, argv + 3);
+	else if (strcmp(argv[1], "warm") == 0)
+		rc = admin_warm(argc - 2, argv + 2);
+	else if (argc >= 3 && strcmp(argv[1], "users") == 0 && strcmp(argv[2], "gen") == 0)
+		rc = admin_users_gen(argc - 3, argv + 3);
+	else {
+		admin_usage(stderr);
+		rc = 2;
+	}
+	conf_free(&conf);
+	return rc;
+}
