@@ -660,7 +660,7 @@ start_nginx() {
     begin "starting nginx on 127.0.0.1:$HTTP_PORT"
     need_port nginx "$HTTP_PORT"
     rm -f "$pidf"
-    mkdir -p "$RUN/nginx/tmp" "$RUN/nginx/logs"
+    mkdir -p "$RUN/nginx/tmp" "$RUN/nginx/logs" "$RUN/nginx/extra"
     if [ "$IS_ROOT" = 1 ]; then
         user='user root;'
     else

@@ -60,7 +60,7 @@ static const struct conf_item conf_items[] = {
 	I("amqp.connect_timeout_ms",	amqp_connect_timeout_ms, 10, 60000, 1000),
 	I("amqp.timeout_ms",		amqp_timeout_ms,	10, 60000, 2000),
 	I("backend.retry_ms",		backend_retry_ms,	0, 60000, 1000),
-	I("session.cache_ms",		session_cache_ms,	0, 600000, 5000),
+	I("session.cache_ms",		session_cache_ms,	0, 600000, 30000),
 	I("session.web_ttl",		session_web_ttl,	60, 31536000, 604800),
 	I("session.mobile_ttl",		session_mobile_ttl,	60, 31536000, 2592000),
 	S("seckill.captcha_font",	captcha_font,

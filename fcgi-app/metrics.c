@@ -50,6 +50,8 @@ struct metrics_shm {
 	uint64_t requests[METRICS_ROUTES][METRICS_NCODES];
 	uint64_t micros[METRICS_ROUTES];
 	uint64_t counters[MC_COUNTERS];
+	uint64_t revoke_seq;
+	uint64_t revoked[METRICS_REVOKED];
 };
 
 static struct metrics_shm *metrics;
@@ -167,6 +169,31 @@ metrics_requests(int route, int status)
 		route = METRICS_ROUTES - 1;
 	return __atomic_load_n(&metrics->requests[route][metrics_code_index(status)],
 	    __ATOMIC_RELAXED);
+}
+
+void
+metrics_revoke_push(unsigned long long hash_prefix)
+{
+	uint64_t seq;
+
+	if (metrics == NULL)
+		metrics_private();
+	/* Claim a slot, fill it, then publish: readers only look below the published number. */
+	seq = __atomic_fetch_add(&metrics->revoke_seq, 1, __ATOMIC_ACQ_REL);
+	__atomic_store_n(&metrics->revoked[seq % METRICS_REVOKED], hash_prefix, __ATOMIC_RELEASE);
+}
+
+unsigned long long
+metrics_revoke_seq(void)
+{
+	return metrics ? __atomic_load_n(&metrics->revoke_seq, __ATOMIC_ACQUIRE) : 0;
+}
+
+unsigned long long
+metrics_revoke_get(unsigned long long seq)
+{
+	return metrics ? __atomic_load_n(&metrics->revoked[seq % METRICS_REVOKED],
+	    __ATOMIC_ACQUIRE) : 0;
 }
 
 static void

@@ -31,6 +31,17 @@ void metrics_request(int route, int status, long long micros);
 void metrics_inc(enum metrics_counter c);
 unsigned long long metrics_get(enum metrics_counter c);
 unsigned long long metrics_requests(int route, int status);
+/*
+ * Revocations seen by the whole pool (the same shared file): a logout in one worker tells the
+ * others at once, so they can drop the session from their caches. A ring of the last
+ * METRICS_REVOKED token-hash prefixes and a sequence number.
+ */
+#define METRICS_REVOKED 256
+void metrics_revoke_push(unsigned long long hash_prefix);
+/* The sequence number now (how many revocations were pushed since the file was made). */
+unsigned long long metrics_revoke_seq(void);
+/* The prefix pushed as number seq (valid for the last METRICS_REVOKED). */
+unsigned long long metrics_revoke_get(unsigned long long seq);
 /* Prometheus text format for all counters, route labels from the table. */
 void metrics_render(struct buf *out, const struct route *routes, int nroutes);
 

@@ -179,7 +179,18 @@ api_mobile_login(struct req *req, struct resp *resp)
 	    req_param(req, "password"), &id, role, sizeof role, name, sizeof name);
 	if (status != 0)
 		return status;
-	/* One token per device: a new login on the same device ends the old one. */
+	/* One token per device: a new login on the same device ends the old one, in every worker. */
+	struct json_object *old = NULL;
+	if (db_select_json("SELECT token_hash FROM sessions WHERE user_id = ? AND kind = 'mobile'"
+	    " AND device_id = ? AND revoked_at IS NULL", &old, "is", id, dev) != 0)
+		return app_unavailable(req, resp, "database");
+	for (size_t i = 0; i < json_object_array_length(old); i++) {
+		struct json_object *v;
+		json_object_object_get_ex(json_object_array_get_idx(old, i), "token_hash", &v);
+		if (json_object_get_string_len(v) == SESSION_HASH_LEN)
+			session_forget((const unsigned char *)json_object_get_string(v));
+	}
+	json_object_put(old);
 	if (db_exec("UPDATE sessions SET revoked_at = UTC_TIMESTAMP(3) WHERE user_id = ?"
 	    " AND kind = 'mobile' AND device_id = ? AND revoked_at IS NULL", NULL, NULL, "is", id,
 	    dev) != 0 ||

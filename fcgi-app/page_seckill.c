@@ -50,16 +50,21 @@ sk_retry_after(struct req *req, struct resp *resp, long secs, const char *messag
 	return app_fail(req, resp, 429, "rate_limited", message);
 }
 
+/* {"status":...[,"order_ref":...]}: written directly (the hot path; the values are fixed
+ * words and hex refs, nothing to escape). */
 static int
-sk_json_status(struct resp *resp, const char *status, const char *key, const char *val)
+sk_json_status(struct resp *resp, const char *status, const char *ref)
 {
-	struct json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "status", json_object_new_string(status));
-	if (key != NULL)
-		json_object_object_add(o, key, json_object_new_string(val));
-	resp_json(resp, 200, o);
-	json_object_put(o);
+	resp->status = 200;
+	resp->content_type = "application/json; charset=utf-8";
+	buf_reset(&resp->body);
+	buf_puts(&resp->body, "{\"status\":\"");
+	buf_puts(&resp->body, status);
+	if (ref != NULL) {
+		buf_puts(&resp->body, "\",\"order_ref\":\"");
+		buf_puts(&resp->body, ref);
+	}
+	buf_puts(&resp->body, "\"}");
 	return 200;
 }
 
@@ -243,11 +248,11 @@ api_seckill(struct req *req, struct resp *resp)
 			metrics_inc(MC_SECKILL_UNAVAILABLE);
 			return app_unavailable(req, resp, "database");
 		}
-		return sk_json_status(resp, "queued", "order_ref", ref);
+		return sk_json_status(resp, "queued", ref);
 	case SK_SOLD_OUT:
-		return sk_json_status(resp, "sold_out", NULL, NULL);
+		return sk_json_status(resp, "sold_out", NULL);
 	case SK_DUPLICATE:
-		return sk_json_status(resp, "duplicate", NULL, NULL);
+		return sk_json_status(resp, "duplicate", NULL);
 	case SK_BAD_PATH:
 		return app_fail(req, resp, 403, "bad_path", "This buy link is not valid or expired.");
 	case SK_RATE_LIMITED:

@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -7,10 +8,13 @@
 #include "conf.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "req.h"
 #include "session.h"
 
-#define SESSION_CACHE_SLOTS 4096	/* power of two */
+/* 4-way set-associative, so that a few thousand busy tokens do not evict each other. */
+#define SESSION_CACHE_SETS 4096		/* power of two */
+#define SESSION_CACHE_WAYS 4
 
 struct session_slot {
 	unsigned char hash[SESSION_HASH_LEN];
@@ -20,7 +24,7 @@ struct session_slot {
 	int used;
 };
 
-static struct session_slot session_cache[SESSION_CACHE_SLOTS];
+static struct session_slot session_cache[SESSION_CACHE_SETS][SESSION_CACHE_WAYS];
 
 void
 session_token(char *out)
@@ -39,13 +43,31 @@ session_hash(const char *token, unsigned char out[SESSION_HASH_LEN])
 	    NULL, 0);
 }
 
+/*
+ * The slot holding hash, or (with for_insert) the one to fill: a free or expired way, else
+ * the way cached longest ago.
+ */
 static struct session_slot *
-session_slot_for(const unsigned char *hash)
+session_slot_for(const unsigned char *hash, int for_insert)
 {
 	unsigned idx;
+	struct session_slot *set, *victim;
 
 	memcpy(&idx, hash, sizeof idx);	/* the hash is uniform: its first bytes index well */
-	return &session_cache[idx & (SESSION_CACHE_SLOTS - 1)];
+	set = session_cache[idx & (SESSION_CACHE_SETS - 1)];
+	for (int w = 0; w < SESSION_CACHE_WAYS; w++)
+		if (set[w].used && memcmp(set[w].hash, hash, SESSION_HASH_LEN) == 0)
+			return &set[w];
+	if (!for_insert)
+		return NULL;
+	victim = &set[0];
+	for (int w = 0; w < SESSION_CACHE_WAYS; w++) {
+		if (!set[w].used)
+			return &set[w];
+		if (set[w].cached_until < victim->cached_until)
+			victim = &set[w];
+	}
+	return victim;
 }
 
 void
@@ -93,6 +115,37 @@ session_presented(const struct req *req, int *via_bearer)
 	return req_cookie(req, "sid");
 }
 
+static uint64_t
+session_prefix(const unsigned char *hash)
+{
+	uint64_t p;
+	memcpy(&p, hash, sizeof p);
+	return p;
+}
+
+/* Drops from this worker's cache whatever other workers revoked since we last looked. */
+static void
+session_catch_up(void)
+{
+	static unsigned long long seen;
+	unsigned long long now = metrics_revoke_seq();
+
+	if (now == seen)
+		return;
+	if (now - seen > METRICS_REVOKED) {
+		session_cache_clear();	/* too many to replay: forget everything */
+	} else {
+		for (unsigned long long s = seen; s < now; s++) {
+			uint64_t p = metrics_revoke_get(s);
+			struct session_slot *set = session_cache[p & (SESSION_CACHE_SETS - 1)];
+			for (int w = 0; w < SESSION_CACHE_WAYS; w++)
+				if (set[w].used && session_prefix(set[w].hash) == p)
+					set[w].used = 0;
+		}
+	}
+	seen = now;
+}
+
 int
 session_lookup(const struct req *req, struct auth *out)
 {
@@ -105,10 +158,10 @@ session_lookup(const struct req *req, struct auth *out)
 
 	if (token == NULL || strlen(token) != SESSION_TOKEN_LEN)
 		return 1;
+	session_catch_up();
 	session_hash(token, hash);
-	slot = session_slot_for(hash);
-	if (slot->used && memcmp(slot->hash, hash, sizeof hash) == 0 &&
-	    slot->cached_until > now_mono && slot->expires_at > clock_wall_ms()) {
+	slot = session_slot_for(hash, 0);
+	if (slot != NULL && slot->cached_until > now_mono && slot->expires_at > clock_wall_ms()) {
 		*out = slot->auth;
 		out->via_bearer = via_bearer;
 		return 0;
@@ -134,6 +187,7 @@ session_lookup(const struct req *req, struct auth *out)
 		snprintf(out->csrf, sizeof out->csrf, "%s", json_object_get_string(v));
 	memcpy(out->hash, hash, sizeof hash);
 	json_object_object_get_ex(row, "expires_at", &v);
+	slot = session_slot_for(hash, 1);
 	slot->used = 1;
 	memcpy(slot->hash, hash, sizeof hash);
 	slot->auth = *out;
@@ -146,13 +200,20 @@ out:
 	return rc;
 }
 
+void
+session_forget(const unsigned char hash[SESSION_HASH_LEN])
+{
+	struct session_slot *slot = session_slot_for(hash, 0);
+
+	if (slot != NULL)
+		slot->used = 0;
+	metrics_revoke_push(session_prefix(hash));
+}
+
 int
 session_revoke(const unsigned char hash[SESSION_HASH_LEN])
 {
-	struct session_slot *slot = session_slot_for(hash);
-
-	if (slot->used && memcmp(slot->hash, hash, SESSION_HASH_LEN) == 0)
-		slot->used = 0;
+	session_forget(hash);
 	return db_exec("UPDATE sessions SET revoked_at = UTC_TIMESTAMP(3)"
 	    " WHERE token_hash = ? AND revoked_at IS NULL", NULL, NULL, "b", hash,
 	    (size_t)SESSION_HASH_LEN);

@@ -2,7 +2,8 @@
  * Sessions: browser sessions (cookie sid + double-submit csrf) and mobile/CLI Bearer tokens.
  * Tokens are 256-bit random strings given to the client once; the database keeps only their
  * hash. Each worker caches a lookup for session.cache_ms, so the hot path does not ask MySQL
- * for every request (a revoked token can live on in another worker for that long).
+ * for every request. A logout reaches every worker of the host at once (through the pool's
+ * shared file); workers on other hosts drop the session within session.cache_ms.
  */
 #ifndef SK_SESSION_H
 #define SK_SESSION_H
@@ -40,6 +41,8 @@ int session_create(long long user_id, enum session_kind kind, const char *method
 int session_lookup(const struct req *req, struct auth *out);
 /* Revokes the session with this hash (and forgets it in this worker). 0 ok, -1 failure. */
 int session_revoke(const unsigned char hash[SESSION_HASH_LEN]);
+/* Drops the session with this hash from every worker's cache of this host (not the database). */
+void session_forget(const unsigned char hash[SESSION_HASH_LEN]);
 /* 1 when a cookie-authenticated request carries the session's CSRF token. */
 int session_csrf_ok(const struct req *req, const struct auth *a);
 /* Empties this worker's cache (tests). */

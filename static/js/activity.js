@@ -99,7 +99,8 @@
   function opened() {                      /* countdown to start reached zero */
     setStatus(status === 'sold_out' ? 'sold_out' : 'active');
     sk.countdown(headerClock, endsMs, ended);
-    if (view === 'soon') ready();
+    /* a little jitter so that every open page does not ask for a captcha in the same ms */
+    if (view === 'soon') setTimeout(ready, Math.random() * 400);
   }
 
   function ended() {
