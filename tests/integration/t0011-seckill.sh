@@ -19,13 +19,13 @@ captcha_for() {
 	id=$(curl -s -X POST -H "Authorization: Bearer $1" "$BASE/api/captcha" | jq -r .captcha_id)
 	echo "$id $(rcli GET "captcha:$id")"
 }
-# path_for TOKEN: captcha, then the hidden path
+# path_for TOKEN [ACTIVITY]: captcha, then the hidden path (for $act by default)
 path_for() {
 	local c
 	c=($(captcha_for "$1"))
 	curl -s -X POST -H "Authorization: Bearer $1" -H "$J" \
 		--data "{\"captcha_id\":\"${c[0]}\",\"captcha_answer\":\"${c[1]}\"}" \
-		"$BASE/api/activities/$act/path" | jq -r .path
+		"$BASE/api/activities/${2:-$act}/path" | jq -r .path
 }
 
 # 30 buyers, each with a valid path, fire at once.
@@ -198,6 +198,34 @@ sqlt=$("$ADMIN" activity create --title "x'); DROP TABLE activities; -- <i>" --s
 is "SQL metacharacters in a title are stored as they are" "$(sql "SELECT title FROM activities WHERE id = $sqlt")" "x'); DROP TABLE activities; -- <i>"
 http GET "/api/activities/$sqlt"
 is "the API returns the title unchanged" "$(json .activity.title)" "x'); DROP TABLE activities; -- <i>"
+
+# Redis loses the activity (restarted empty): the next buy rebuilds stock and buyers from MySQL.
+act4=$("$ADMIN" activity create --title 'Rebuild' --stock 3 --price-cents 100 --starts-in -1 --duration 600)
+read -r _ tok6 <<<"$(sed -n 6p "$out/users" | cut -f1,3 | tr '\t' ' ')"
+read -r _ tok7 <<<"$(sed -n 7p "$out/users" | cut -f1,3 | tr '\t' ' ')"
+p6=$(path_for "$tok6" "$act4")
+http POST "/api/activities/$act4/seckill/$p6" -H "Authorization: Bearer $tok6"
+is "a buy on a sale never warmed warms it on demand" "$(json .status)" queued
+rcli DEL "sk:{a$act4}:stock" "sk:{a$act4}:buyers" >/dev/null
+p6=$(path_for "$tok6" "$act4")
+http POST "/api/activities/$act4/seckill/$p6" -H "Authorization: Bearer $tok6"
+is "after Redis lost it, the winner is still known (from MySQL)" "$(json .status)" duplicate
+is "the rebuilt stock counts the unit already sold" "$(rcli GET "sk:{a$act4}:stock")" 2
+
+# MySQL refuses the winner's outbox row: the unit goes back to Redis, the buyer hears 503.
+p7=$(path_for "$tok7" "$act4")
+sql "CREATE TRIGGER test_outbox_refuse BEFORE INSERT ON outbox FOR EACH ROW
+	SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test'"
+http POST "/api/activities/$act4/seckill/$p7" -H "Authorization: Bearer $tok7"
+sql "DROP TRIGGER test_outbox_refuse"
+is "a winner that cannot be recorded gets 503" "$STATUS" 503
+is "503 code unavailable" "$(json .error)" unavailable
+is "the unit went back to Redis" "$(rcli GET "sk:{a$act4}:stock")" 2
+is "the buyer holds nothing" "$(rcli HEXISTS "sk:{a$act4}:buyers" "$(sed -n 7p "$out/users" | cut -f1)")" 0
+p7=$(path_for "$tok7" "$act4")
+http POST "/api/activities/$act4/seckill/$p7" -H "Authorization: Bearer $tok7"
+is "once MySQL takes it again the same buyer wins" "$(json .status)" queued
+is "outbox rows match the units sold" "$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $act4")" 2
 
 http GET /healthz
 is "healthz is still 200 after the sale" "$STATUS" 200
