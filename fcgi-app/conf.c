@@ -82,6 +82,10 @@ static const struct conf_item conf_items[] = {
 	I("qr.ttl",			qr_ttl,			10, 3600, 120),
 	I("qr.interval",		qr_interval,		1, 60, 2),
 	I("outbox.max_send",		outbox_max_send,	1, 1000, 5),
+	I("outbox.grace",		outbox_grace,		1, 3600, 5),
+	I("outbox.retry_interval",	outbox_retry_interval,	1, 3600, 2),
+	I("order.sweep_interval",	order_sweep_interval,	1, 86400, 30),
+	I("consumer.prefetch",		consumer_prefetch,	1, 10000, 50),
 };
 
 #define CONF_NITEMS (sizeof conf_items / sizeof conf_items[0])

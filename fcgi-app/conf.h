@@ -51,6 +51,10 @@ struct conf {
 	long qr_ttl;
 	long qr_interval;
 	long outbox_max_send;
+	long outbox_grace;
+	long outbox_retry_interval;
+	long order_sweep_interval;
+	long consumer_prefetch;
 };
 
 /* The configuration in force in this process. */

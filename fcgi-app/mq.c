@@ -70,6 +70,7 @@ mq_declare(amqp_connection_state_t c)
 	static const char *const queues[][2] = {
 		{ MQ_ORDERS_QUEUE, MQ_ORDERS_KEY },
 		{ MQ_DEAD_QUEUE, MQ_DEAD_KEY },
+		{ MQ_TIMEOUT_QUEUE, MQ_TIMEOUT_KEY },
 	};
 	amqp_rpc_reply_t r;
 
@@ -86,6 +87,30 @@ mq_declare(amqp_connection_state_t c)
 		if ((r = amqp_get_rpc_reply(c)).reply_type != AMQP_RESPONSE_NORMAL)
 			goto fail;
 	}
+	/* The delay queue of the configured payment timeout (a new timeout: a new queue). */
+	{
+		char dq[64], dk[64];
+		amqp_table_entry_t e[3];
+		amqp_table_t args = { 3, e };
+		snprintf(dq, sizeof dq, MQ_DELAY_QUEUE_FMT, conf.order_pay_timeout);
+		snprintf(dk, sizeof dk, MQ_DELAY_KEY_FMT, conf.order_pay_timeout);
+		e[0].key = amqp_cstring_bytes("x-message-ttl");
+		e[0].value.kind = AMQP_FIELD_KIND_I64;
+		e[0].value.value.i64 = (int64_t)conf.order_pay_timeout * 1000;
+		e[1].key = amqp_cstring_bytes("x-dead-letter-exchange");
+		e[1].value.kind = AMQP_FIELD_KIND_UTF8;
+		e[1].value.value.bytes = amqp_cstring_bytes(MQ_EXCHANGE);
+		e[2].key = amqp_cstring_bytes("x-dead-letter-routing-key");
+		e[2].value.kind = AMQP_FIELD_KIND_UTF8;
+		e[2].value.value.bytes = amqp_cstring_bytes(MQ_TIMEOUT_KEY);
+		amqp_queue_declare(c, 1, amqp_cstring_bytes(dq), 0, 1, 0, 0, args);
+		if ((r = amqp_get_rpc_reply(c)).reply_type != AMQP_RESPONSE_NORMAL)
+			goto fail;
+		amqp_queue_bind(c, 1, amqp_cstring_bytes(dq), ex, amqp_cstring_bytes(dk),
+		    amqp_empty_table);
+		if ((r = amqp_get_rpc_reply(c)).reply_type != AMQP_RESPONSE_NORMAL)
+			goto fail;
+	}
 	amqp_confirm_select(c, 1);
 	if ((r = amqp_get_rpc_reply(c)).reply_type != AMQP_RESPONSE_NORMAL)
 		goto fail;
@@ -95,8 +120,9 @@ fail:
 	return -1;
 }
 
-amqp_connection_state_t
-mq_get(void)
+/* A new logged-in connection with channel 1 open, or NULL (logged, retry_at set). */
+static amqp_connection_state_t
+mq_connect(void)
 {
 	amqp_connection_state_t c;
 	amqp_socket_t *sock;
@@ -104,8 +130,6 @@ mq_get(void)
 	amqp_rpc_reply_t r;
 	int fd, st;
 
-	if (mq_conn != NULL)
-		return mq_conn;
 	if (clock_mono_ms() < mq_retry_at)
 		return NULL;
 	c = amqp_new_connection();
@@ -139,7 +163,17 @@ mq_get(void)
 		mq_fail(c, "channel open", r);
 		return NULL;
 	}
-	if (mq_declare(c) != 0)
+	return c;
+}
+
+amqp_connection_state_t
+mq_get(void)
+{
+	amqp_connection_state_t c;
+
+	if (mq_conn != NULL)
+		return mq_conn;
+	if ((c = mq_connect()) == NULL || mq_declare(c) != 0)
 		return NULL;
 	mq_conn = c;
 	mq_next_tag = 1;
@@ -166,9 +200,11 @@ mq_left_ms(long long deadline)
 
 /* One publish and its confirm: 0 acked, -1 refused or timed out, -2 the connection broke. */
 static int
-mq_publish_once(const char *routing_key, const char *body, size_t len, const char *message_id)
+mq_publish_once(const char *routing_key, const char *body, size_t len, const char *message_id,
+    const char *reason)
 {
 	amqp_connection_state_t c = mq_get();
+	amqp_table_entry_t hdr;
 	amqp_basic_properties_t props;
 	amqp_bytes_t content = { len, (void *)body };
 	long long deadline;
@@ -184,6 +220,14 @@ mq_publish_once(const char *routing_key, const char *body, size_t len, const cha
 	props.delivery_mode = 2;	/* persistent */
 	props.message_id = amqp_cstring_bytes(message_id);
 	props.timestamp = (uint64_t)(clock_wall_ms() / 1000);
+	if (reason != NULL) {
+		hdr.key = amqp_cstring_bytes("reason");
+		hdr.value.kind = AMQP_FIELD_KIND_UTF8;
+		hdr.value.value.bytes = amqp_cstring_bytes(reason);
+		props.headers.num_entries = 1;
+		props.headers.entries = &hdr;
+		props._flags |= AMQP_BASIC_HEADERS_FLAG;
+	}
 	if (amqp_basic_publish(c, 1, amqp_cstring_bytes(MQ_EXCHANGE),
 	    amqp_cstring_bytes(routing_key), 1, 0, &props, content) != AMQP_STATUS_OK) {
 		log_warn("amqp: publish %s failed", message_id);
@@ -253,16 +297,123 @@ mq_publish_once(const char *routing_key, const char *body, size_t len, const cha
 	}
 }
 
-int
-mq_publish(const char *routing_key, const char *body, size_t len, const char *message_id)
+static int
+mq_publish_with(const char *routing_key, const char *body, size_t len, const char *message_id,
+    const char *reason)
 {
-	int rc = mq_publish_once(routing_key, body, len, message_id);
+	int rc = mq_publish_once(routing_key, body, len, message_id, reason);
 
 	/* A connection that died while idle (broker restarted, connections closed) shows only
 	 * now: open a new one and send again. A second copy is harmless (consumers dedup). */
 	if (rc == -2)
-		rc = mq_publish_once(routing_key, body, len, message_id);
+		rc = mq_publish_once(routing_key, body, len, message_id, reason);
 	return rc == 0 ? 0 : -1;
+}
+
+int
+mq_publish(const char *routing_key, const char *body, size_t len, const char *message_id)
+{
+	return mq_publish_with(routing_key, body, len, message_id, NULL);
+}
+
+int
+mq_publish_dead(const char *body, size_t len, const char *message_id, const char *reason)
+{
+	return mq_publish_with(MQ_DEAD_KEY, body, len, message_id, reason);
+}
+
+/* ---- consuming ------------------------------------------------------------------------------ */
+
+static amqp_connection_state_t mq_cconn;
+
+int
+mq_consume_open(const char *queue, int prefetch)
+{
+	amqp_connection_state_t c;
+	amqp_rpc_reply_t r;
+	char why[256];
+
+	mq_consume_close();
+	/* The topology first (on the publishing connection), so the queue surely exists. */
+	if (mq_get() == NULL || (c = mq_connect()) == NULL)
+		return -1;
+	amqp_basic_qos(c, 1, 0, (uint16_t)prefetch, 0);
+	if ((r = amqp_get_rpc_reply(c)).reply_type == AMQP_RESPONSE_NORMAL) {
+		amqp_basic_consume(c, 1, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0,
+		    amqp_empty_table);
+		r = amqp_get_rpc_reply(c);
+	}
+	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+		log_err("amqp: consume %s: %s", queue, mq_reply_text(r, why, sizeof why));
+		amqp_destroy_connection(c);
+		mq_retry_at = clock_mono_ms() + conf.backend_retry_ms;
+		return -1;
+	}
+	mq_cconn = c;
+	return 0;
+}
+
+void
+mq_consume_close(void)
+{
+	if (mq_cconn != NULL) {
+		amqp_destroy_connection(mq_cconn);
+		mq_cconn = NULL;
+	}
+}
+
+int
+mq_consume_next(amqp_envelope_t *env, long timeout_ms)
+{
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	amqp_rpc_reply_t r;
+
+	if (mq_cconn == NULL)
+		return -1;
+	amqp_maybe_release_buffers(mq_cconn);
+	r = amqp_consume_message(mq_cconn, env, &tv, 0);
+	if (r.reply_type == AMQP_RESPONSE_NORMAL)
+		return 0;
+	if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+	    r.library_error == AMQP_STATUS_TIMEOUT)
+		return 1;
+	if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+	    r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+		/* A frame that is not a delivery (a cancel, a close): read it to see which. */
+		amqp_frame_t f;
+		if (amqp_simple_wait_frame_noblock(mq_cconn, &f, &tv) == AMQP_STATUS_OK &&
+		    f.frame_type == AMQP_FRAME_METHOD &&
+		    f.payload.method.id != AMQP_CHANNEL_CLOSE_METHOD &&
+		    f.payload.method.id != AMQP_CONNECTION_CLOSE_METHOD &&
+		    f.payload.method.id != AMQP_BASIC_CANCEL_METHOD)
+			return 1;
+	}
+	{
+		char why[256];
+		log_warn("amqp: consuming: %s", mq_reply_text(r, why, sizeof why));
+	}
+	mq_consume_close();
+	return -1;
+}
+
+int
+mq_ack(uint64_t tag)
+{
+	if (mq_cconn == NULL || amqp_basic_ack(mq_cconn, 1, tag, 0) != AMQP_STATUS_OK) {
+		mq_consume_close();
+		return -1;
+	}
+	return 0;
+}
+
+int
+mq_reject(uint64_t tag, int requeue)
+{
+	if (mq_cconn == NULL || amqp_basic_reject(mq_cconn, 1, tag, requeue) != AMQP_STATUS_OK) {
+		mq_consume_close();
+		return -1;
+	}
+	return 0;
 }
 
 int

@@ -23,6 +23,12 @@ int page_activity(struct req *req, struct resp *resp);
 /* page_activity.c */
 int api_activities(struct req *req, struct resp *resp);
 int api_activity(struct req *req, struct resp *resp);
+/* page_orders.c */
+int api_orders(struct req *req, struct resp *resp);
+int api_order(struct req *req, struct resp *resp);
+int api_order_pay(struct req *req, struct resp *resp);
+int page_orders(struct req *req, struct resp *resp);
+int page_order(struct req *req, struct resp *resp);
 /* page_home.c */
 int page_home(struct req *req, struct resp *resp);
 /* page_ops.c */

@@ -3,6 +3,7 @@
  *   activity create --title T --stock N --price-cents P --starts-in SEC --duration SEC
  *   warm [ID]
  *   users gen --count N --prefix P --out FILE
+ *   reconcile [ID]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "log.h"
 #include "seckill.h"
 #include "session.h"
+#include "store.h"
 
 static void
 admin_usage(FILE *out)
@@ -27,6 +29,8 @@ admin_usage(FILE *out)
 	    "  activity create --title T --stock N --price-cents P --starts-in SEC --duration SEC\n"
 	    "                       create a sale (N = -1: unlimited); prints its id\n"
 	    "  warm [ID]            load stock into Redis for one or every current sale (idempotent)\n"
+	    "  reconcile [ID]       check stock, orders and outbox of one or every sale; exits 1\n"
+	    "                       when an invariant is broken\n"
 	    "  users gen --count N --prefix P --out FILE\n"
 	    "                       create N users with Bearer tokens for load tests; FILE gets\n"
 	    "                       user_id<TAB>username<TAB>token lines\n"
@@ -210,6 +214,137 @@ out:
 	return rc;
 }
 
+static long long
+admin_count(struct json_object *rows, const char *status)
+{
+	struct json_object *v;
+
+	for (size_t i = 0; i < json_object_array_length(rows); i++) {
+		struct json_object *row = json_object_array_get_idx(rows, i);
+		json_object_object_get_ex(row, "status", &v);
+		if (strcmp(json_object_get_string(v), status) == 0) {
+			json_object_object_get_ex(row, "n", &v);
+			return json_object_get_int64(v);
+		}
+	}
+	return 0;
+}
+
+/* One activity's report line; 1 when an invariant is broken, -1 when a backend failed. */
+static int
+admin_reconcile_one(long long id, const char *title, long long total, long long mysql_left)
+{
+	struct json_object *orders = NULL, *outbox = NULL, *dups = NULL;
+	long long redis_left = 0, held = 0, unpaid, paid, cancelled, pending, sent, consumed, failed;
+	int rs, broken = 0, rc = -1;
+	char key[64], problems[512] = "";
+	size_t plen = 0;
+	redisReply *r;
+
+	if (db_select_json("SELECT status, COUNT(*) AS n FROM orders WHERE activity_id = ?"
+	    " GROUP BY status", &orders, "i", id) != 0 ||
+	    db_select_json("SELECT status, COUNT(*) AS n FROM outbox WHERE activity_id = ?"
+	    " GROUP BY status", &outbox, "i", id) != 0 ||
+	    db_select_json("SELECT user_id FROM orders WHERE activity_id = ? AND status <> 'cancelled'"
+	    " GROUP BY user_id HAVING COUNT(*) > 1", &dups, "i", id) != 0)
+		goto out;
+	if ((rs = seckill_stock(id, &redis_left)) < 0)
+		goto out;
+	snprintf(key, sizeof key, "sk:{a%lld}:buyers", id);
+	if ((r = store_command("HLEN %s", key)) == NULL)
+		goto out;
+	held = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+	freeReplyObject(r);
+	unpaid = admin_count(orders, "unpaid");
+	paid = admin_count(orders, "paid");
+	cancelled = admin_count(orders, "cancelled");
+	pending = admin_count(outbox, "pending");
+	sent = admin_count(outbox, "sent");
+	consumed = admin_count(outbox, "consumed");
+	failed = admin_count(outbox, "failed");
+#define PROBLEM(...) do { broken = 1; if (plen < sizeof problems) plen += (size_t)snprintf( \
+	problems + plen, sizeof problems - plen, __VA_ARGS__); } while (0)
+	if (total >= 0 && unpaid + paid > total)
+		PROBLEM("; OVERSOLD: %lld live orders for %lld units", unpaid + paid, total);
+	if (json_object_array_length(dups) > 0)
+		PROBLEM("; %zu users hold two live orders", json_object_array_length(dups));
+	if (total >= 0 && mysql_left != total - unpaid - paid)
+		PROBLEM("; MySQL stock %lld is not %lld - %lld live orders", mysql_left, total,
+		    unpaid + paid);
+	if (rs == 0 && pending + sent == 0) {
+		/* Quiet: Redis must agree with MySQL. */
+		if (total >= 0 && redis_left != mysql_left)
+			PROBLEM("; Redis stock %lld but MySQL stock %lld", redis_left, mysql_left);
+		if (held != unpaid + paid)
+			PROBLEM("; Redis holds %lld buyers for %lld live orders", held, unpaid + paid);
+	}
+#undef PROBLEM
+	printf("activity %lld \"%s\": initial %lld, redis stock %s%lld, mysql stock %lld, "
+	    "orders unpaid %lld paid %lld cancelled %lld, outbox pending %lld sent %lld "
+	    "consumed %lld failed %lld: %s%s\n", id, title, total,
+	    rs == 1 ? "(not loaded) " : "", rs == 1 ? 0 : redis_left, mysql_left, unpaid, paid,
+	    cancelled, pending, sent, consumed, failed, broken ? "BROKEN" :
+	    pending + sent ? "ok (orders in flight)" : "ok", problems);
+	rc = broken;
+out:
+	json_object_put(orders);
+	json_object_put(outbox);
+	json_object_put(dups);
+	return rc;
+}
+
+static int
+admin_reconcile(int argc, char **argv)
+{
+	struct json_object *rows = NULL, *v;
+	int rc = 0;
+
+	if (argc > 1) {
+		admin_usage(stderr);
+		return 2;
+	}
+	if (argc == 1) {
+		long long id = admin_number("ID", argv[0], 1, 9007199254740991LL);
+		if (db_select_json("SELECT id, title, stock_total, stock_left FROM activities"
+		    " WHERE id = ?", &rows, "i", id) != 0)
+			rows = NULL;
+	} else if (db_select_json("SELECT id, title, stock_total, stock_left FROM activities"
+	    " ORDER BY id", &rows, "") != 0) {
+		rows = NULL;
+	}
+	if (rows == NULL) {
+		fprintf(stderr, "seckill-admin: cannot read the activities\n");
+		return 2;
+	}
+	if (argc == 1 && json_object_array_length(rows) == 0) {
+		fprintf(stderr, "seckill-admin: no such activity\n");
+		json_object_put(rows);
+		return 2;
+	}
+	for (size_t i = 0; i < json_object_array_length(rows); i++) {
+		struct json_object *row = json_object_array_get_idx(rows, i);
+		long long id, total, left;
+		const char *title;
+		json_object_object_get_ex(row, "id", &v);
+		id = json_object_get_int64(v);
+		json_object_object_get_ex(row, "title", &v);
+		title = json_object_get_string(v);
+		json_object_object_get_ex(row, "stock_total", &v);
+		total = json_object_get_int64(v);
+		json_object_object_get_ex(row, "stock_left", &v);
+		left = json_object_get_int64(v);
+		int one = admin_reconcile_one(id, title, total, left);
+		if (one < 0) {
+			fprintf(stderr, "activity %lld: Redis or MySQL unavailable\n", id);
+			rc = 2;
+		} else if (one > 0 && rc == 0) {
+			rc = 1;
+		}
+	}
+	json_object_put(rows);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -234,6 +369,8 @@ main(int argc, char **argv)
 		rc = admin_activity_create(argc - 3, argv + 3);
 	else if (strcmp(argv[1], "warm") == 0)
 		rc = admin_warm(argc - 2, argv + 2);
+	else if (strcmp(argv[1], "reconcile") == 0)
+		rc = admin_reconcile(argc - 2, argv + 2);
 	else if (argc >= 3 && strcmp(argv[1], "users") == 0 && strcmp(argv[2], "gen") == 0)
 		rc = admin_users_gen(argc - 3, argv + 3);
 	else {

@@ -103,4 +103,32 @@ fi
 	{ echo "check: the rush saw errors or non-2xx answers: FAILED"; status=1; }
 awk "BEGIN { exit !($ratio >= 0.85) }" && echo "target 0.85x the floor: met" ||
 	echo "target 0.85x the floor: NOT met"
+
+# The consumer: how many orders a second it turns into MySQL rows. Pause it, let every buyer
+# win a unit of an unlimited sale (messages pile up), then let it go and time the drain.
+echo
+echo "==> the order consumer: $USERS queued orders"
+sup=$(cat "$RUN/pid/seckill-consumer.pid" 2>/dev/null)
+child=$(pgrep -P "$sup" 2>/dev/null | head -1)
+if [ -z "$child" ]; then
+	echo "consumer: not running, skipped"
+else
+	act2=$("$ADMIN" activity create --title "Bench orders" --stock -1 --price-cents 100 \
+		--starts-in -1 --duration 3600)
+	kill -STOP "$child"
+	cut -f3 "$RUN/users" | xargs -P 8 -I{} curl -s -o /dev/null -X POST \
+		-H "Authorization: Bearer {}" "$BASE/api/activities/$act2/seckill/direct"
+	queued=$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $act2")
+	t0=$(date +%s%N)
+	kill -CONT "$child"
+	while [ "$(sql "SELECT COUNT(*) FROM orders WHERE activity_id = $act2")" -lt "$queued" ]; do
+		sleep 0.05
+		[ $(( ($(date +%s%N) - t0) / 1000000000 )) -gt 120 ] && break
+	done
+	t1=$(date +%s%N)
+	made=$(sql "SELECT COUNT(*) FROM orders WHERE activity_id = $act2")
+	ms=$(( (t1 - t0) / 1000000 ))
+	echo "consumer: $made orders from $queued messages in $ms ms: $(awk "BEGIN { printf \"%.0f\", $made * 1000 / ($ms > 0 ? $ms : 1) }") orders/s"
+	[ "$made" = "$queued" ] || { echo "check: the consumer did not make every order: FAILED"; status=1; }
+fi
 exit $status

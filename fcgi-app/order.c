@@ -1,0 +1,382 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "mq.h"
+#include "order.h"
+#include "seckill.h"
+
+static int
+order_is_ref(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return 0;
+	return n == SECKILL_REF_LEN;
+}
+
+static int
+order_get_int(struct json_object *o, const char *key, long long *out)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return -1;
+	*out = json_object_get_int64(v);
+	return 0;
+}
+
+int
+order_parse(const char *body, size_t len, struct order_msg *m, const char **why)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *o = json_tokener_parse_ex(tok, body, (int)len), *v;
+	int rc = -1;
+
+	memset(m, 0, sizeof *m);
+	*why = "payload is not a JSON object";
+	if (o == NULL || !json_object_is_type(o, json_type_object))
+		goto out;
+	*why = "message_id is missing or not 32 hex digits";
+	if (!json_object_object_get_ex(o, "message_id", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    !order_is_ref(json_object_get_string(v)))
+		goto out;
+	snprintf(m->message_id, sizeof m->message_id, "%s", json_object_get_string(v));
+	*why = "activity_id, user_id or amount_cents is missing or not a number";
+	if (order_get_int(o, "activity_id", &m->activity_id) != 0 ||
+	    order_get_int(o, "user_id", &m->user_id) != 0 ||
+	    order_get_int(o, "amount_cents", &m->amount_cents) != 0 ||
+	    m->activity_id <= 0 || m->user_id <= 0 || m->amount_cents < 0)
+		goto out;
+	*why = NULL;
+	rc = 0;
+out:
+	if (o != NULL)
+		json_object_put(o);
+	json_tokener_free(tok);
+	return rc;
+}
+
+/* One value of the first row of a query: 0 found, 1 no row, -1 failure. */
+static int
+order_select_one(struct json_object **rows, struct json_object **row)
+{
+	if (*rows == NULL)
+		return -1;
+	if (json_object_array_length(*rows) == 0)
+		return 1;
+	*row = json_object_array_get_idx(*rows, 0);
+	return 0;
+}
+
+static long long
+order_field(struct json_object *row, const char *key)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(row, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+static const char *
+order_field_str(struct json_object *row, const char *key)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(row, key, &v) && v ? json_object_get_string(v) : "";
+}
+
+/* Settles a message without an order, inside the open transaction; commits. */
+static enum order_outcome
+order_reject(const struct order_msg *m, const char *why, int fail_outbox)
+{
+	if (fail_outbox && db_exec("UPDATE outbox SET status = 'failed', last_error = ?,"
+	    " updated_at = UTC_TIMESTAMP(3) WHERE id = ? AND status IN ('pending', 'sent')",
+	    NULL, NULL, "ss", why, m->message_id) != 0)
+		goto retry;
+	if (db_exec("UPDATE message_processing SET result = 'rejected' WHERE message_id = ?", NULL,
+	    NULL, "s", m->message_id) != 0 || db_commit() != 0)
+		goto retry;
+	/* The unit this message held goes back (only if Redis still has it for this ref). */
+	if (seckill_give_back(m->activity_id, m->user_id, m->message_id) < 0)
+		log_warn("order %s: rejected, but Redis could not take the unit back yet (sweep)",
+		    m->message_id);
+	return ORDER_REJECTED;
+retry:
+	db_rollback();
+	return ORDER_RETRY;
+}
+
+enum order_outcome
+order_create(const struct order_msg *m, long long *order_id, const char **why)
+{
+	struct json_object *rows = NULL, *row;
+	unsigned long long n, id;
+	enum order_outcome out = ORDER_RETRY;
+
+	*why = NULL;
+	if (db_begin() != 0)
+		return ORDER_RETRY;
+	/* The dedup key first: a second delivery of a handled message stops here. */
+	if (db_exec("INSERT INTO message_processing (message_id) VALUES (?)", NULL, NULL, "s",
+	    m->message_id) != 0) {
+		out = db_last_errno() == 1062 ? ORDER_ALREADY : ORDER_RETRY;
+		goto rollback;
+	}
+	/* The outbox row is the guard against the retry job giving the message up meanwhile. */
+	if (db_exec("UPDATE outbox SET status = 'consumed', updated_at = UTC_TIMESTAMP(3)"
+	    " WHERE id = ? AND status IN ('pending', 'sent')", &n, NULL, "s", m->message_id) != 0)
+		goto rollback;
+	if (n == 0) {
+		db_select_json("SELECT status, activity_id, user_id FROM outbox WHERE id = ?", &rows,
+		    "s", m->message_id);
+		switch (order_select_one(&rows, &row)) {
+		case 1:
+			*why = "no outbox row for this message";
+			out = ORDER_POISON;
+			goto rollback;
+		case 0:
+			if (strcmp(order_field_str(row, "status"), "failed") == 0) {
+				json_object_put(rows);
+				*why = "the outbox gave this message up before it arrived";
+				return order_reject(m, *why, 0);
+			}
+			*why = "outbox row already consumed by another message";
+			out = ORDER_POISON;
+			goto rollback;
+		default:
+			goto rollback;
+		}
+	}
+	db_select_json("SELECT stock_total FROM activities WHERE id = ?", &rows, "i", m->activity_id);
+	switch (order_select_one(&rows, &row)) {
+	case 1:
+		*why = "unknown activity";
+		out = ORDER_POISON;
+		goto rollback;
+	case -1:
+		goto rollback;
+	}
+	long long total = order_field(row, "stock_total");
+	json_object_put(rows);
+	rows = NULL;
+	if (db_exec("INSERT INTO orders (user_id, activity_id, message_id, amount_cents, pay_deadline)"
+	    " VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND)", NULL, &id, "iisii",
+	    m->user_id, m->activity_id, m->message_id, m->amount_cents,
+	    (long long)conf.order_pay_timeout) != 0) {
+		if (db_last_errno() == 1062) {
+			*why = "the user already holds a live order for this activity";
+			return order_reject(m, *why, 1);
+		}
+		if (db_last_errno() == 1452) {	/* no such user */
+			*why = "unknown user";
+			out = ORDER_POISON;
+		}
+		goto rollback;
+	}
+	if (total >= 0) {
+		if (db_exec("UPDATE activities SET stock_left = stock_left - 1,"
+		    " updated_at = UTC_TIMESTAMP(3) WHERE id = ? AND stock_left > 0", &n, NULL, "i",
+		    m->activity_id) != 0)
+			goto rollback;
+		if (n == 0) {
+			/* MySQL has no unit left for it: never oversell, whatever Redis said. */
+			db_rollback();
+			if (db_begin() != 0 || db_exec("INSERT INTO message_processing (message_id)"
+			    " VALUES (?)", NULL, NULL, "s", m->message_id) != 0) {
+				db_rollback();
+				return ORDER_RETRY;
+			}
+			*why = "no stock left in MySQL";
+			log_err("order %s: activity %lld has no stock left in MySQL: rejected",
+			    m->message_id, m->activity_id);
+			return order_reject(m, *why, 1);
+		}
+	}
+	if (db_exec("UPDATE message_processing SET order_id = ? WHERE message_id = ?", NULL, NULL,
+	    "is", (long long)id, m->message_id) != 0 || db_commit() != 0)
+		goto rollback;
+	*order_id = (long long)id;
+	return ORDER_CREATED;
+rollback:
+	json_object_put(rows);
+	db_rollback();
+	return out;
+}
+
+int
+order_schedule_timeout(long long order_id)
+{
+	char body[64], key[64], ref[24];
+	int n;
+
+	n = snprintf(body, sizeof body, "{\"order_id\":%lld}", order_id);
+	snprintf(key, sizeof key, MQ_DELAY_KEY_FMT, conf.order_pay_timeout);
+	snprintf(ref, sizeof ref, "order-%lld", order_id);
+	return mq_publish(key, body, (size_t)n, ref);
+}
+
+enum order_cancel
+order_cancel(long long order_id, const char *reason)
+{
+	struct json_object *rows = NULL, *row;
+	unsigned long long n;
+	long long activity, user, total;
+	char ref[SECKILL_REF_LEN + 1];
+
+	if (db_begin() != 0)
+		return CANCEL_RETRY;
+	db_select_json("SELECT o.user_id, o.activity_id, o.message_id, o.status,"
+	    " o.pay_deadline <= UTC_TIMESTAMP(3) + INTERVAL 1 SECOND AS due, a.stock_total"
+	    " FROM orders o JOIN activities a ON a.id = o.activity_id WHERE o.id = ? FOR UPDATE",
+	    &rows, "i", order_id);
+	switch (order_select_one(&rows, &row)) {
+	case 1:
+		json_object_put(rows);
+		db_rollback();
+		return CANCEL_MISSING;
+	case -1:
+		db_rollback();
+		return CANCEL_RETRY;
+	}
+	if (strcmp(order_field_str(row, "status"), "unpaid") != 0 || !order_field(row, "due")) {
+		enum order_cancel c = strcmp(order_field_str(row, "status"), "unpaid") != 0 ?
+		    CANCEL_NOOP : CANCEL_NOT_DUE;
+		json_object_put(rows);
+		db_rollback();
+		return c;
+	}
+	activity = order_field(row, "activity_id");
+	user = order_field(row, "user_id");
+	total = order_field(row, "stock_total");
+	snprintf(ref, sizeof ref, "%s", order_field_str(row, "message_id"));
+	json_object_put(rows);
+	/* Compare-and-set: only the one who changed the row gives the unit back. */
+	if (db_exec("UPDATE orders SET status = 'cancelled', cancelled_at = UTC_TIMESTAMP(3),"
+	    " cancel_reason = ? WHERE id = ? AND status = 'unpaid'", &n, NULL, "si", reason,
+	    order_id) != 0)
+		goto retry;
+	if (n == 1 && total >= 0 && db_exec("UPDATE activities SET stock_left = stock_left + 1,"
+	    " updated_at = UTC_TIMESTAMP(3) WHERE id = ?", NULL, NULL, "i", activity) != 0)
+		goto retry;
+	if (db_commit() != 0)
+		goto retry;
+	if (n == 0)
+		return CANCEL_NOOP;
+	/* Redis after the commit, idempotently (only the holder of this ref gives it back); if
+	 * Redis is down now, the sweep gives it back later. */
+	if (seckill_give_back(activity, user, ref) < 0)
+		log_warn("order %lld: cancelled; Redis will get the unit back at the next sweep",
+		    order_id);
+	log_info("order %lld cancelled (%s): unit back to activity %lld", order_id, reason,
+	    activity);
+	return CANCEL_DONE;
+retry:
+	db_rollback();
+	return CANCEL_RETRY;
+}
+
+int
+order_sweep(void)
+{
+	struct json_object *rows = NULL;
+	int cancelled = 0;
+
+	if (db_select_json("SELECT id FROM orders WHERE status = 'unpaid'"
+	    " AND pay_deadline < UTC_TIMESTAMP(3) - INTERVAL 2 SECOND ORDER BY pay_deadline LIMIT 1000",
+	    &rows, "") != 0)
+		return -1;
+	for (size_t i = 0; i < json_object_array_length(rows); i++)
+		if (order_cancel(order_field(json_object_array_get_idx(rows, i), "id"), "sweep") ==
+		    CANCEL_DONE)
+			cancelled++;
+	json_object_put(rows);
+	rows = NULL;
+	/* Units of cancelled orders (and failed outbox rows) that Redis may still hold. */
+	if (db_select_json("SELECT user_id, activity_id, message_id FROM orders"
+	    " WHERE status = 'cancelled' AND cancelled_at > UTC_TIMESTAMP(3) - INTERVAL 1 DAY"
+	    " UNION ALL SELECT user_id, activity_id, id FROM outbox WHERE status = 'failed'"
+	    " AND updated_at > UTC_TIMESTAMP(3) - INTERVAL 1 DAY", &rows, "") != 0)
+		return -1;
+	for (size_t i = 0; i < json_object_array_length(rows); i++) {
+		struct json_object *row = json_object_array_get_idx(rows, i);
+		if (seckill_give_back(order_field(row, "activity_id"), order_field(row, "user_id"),
+		    order_field_str(row, "message_id")) == 1)
+			log_info("sweep: gave back a unit Redis still held for %s",
+			    order_field_str(row, "message_id"));
+	}
+	json_object_put(rows);
+	return cancelled;
+}
+
+int
+outbox_retry_pass(void)
+{
+	struct json_object *rows = NULL;
+	int handled = 0;
+	size_t n;
+
+	if (db_begin() != 0)
+		return -1;
+	/* SKIP LOCKED: a second retry job takes other rows, never the same. */
+	if (db_select_json("SELECT id, activity_id, user_id, payload, send_count FROM outbox"
+	    " WHERE status = 'pending' AND next_attempt_at <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND"
+	    " ORDER BY next_attempt_at LIMIT 100 FOR UPDATE SKIP LOCKED", &rows, "i",
+	    (long long)conf.outbox_grace) != 0) {
+		db_rollback();
+		return -1;
+	}
+	n = json_object_array_length(rows);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *row = json_object_array_get_idx(rows, i);
+		const char *id = order_field_str(row, "id"), *payload = order_field_str(row, "payload");
+		long long sends = order_field(row, "send_count");
+		int rc;
+
+		if (sends >= conf.outbox_max_send) {
+			rc = db_exec("UPDATE outbox SET status = 'failed', last_error = 'gave up after"
+			    " outbox.max_send sends', updated_at = UTC_TIMESTAMP(3) WHERE id = ?"
+			    " AND status = 'pending'", NULL, NULL, "s", id);
+		} else if (mq_publish(MQ_ORDERS_KEY, payload, strlen(payload), id) == 0) {
+			rc = db_exec("UPDATE outbox SET status = 'sent', send_count = send_count + 1,"
+			    " updated_at = UTC_TIMESTAMP(3) WHERE id = ? AND status = 'pending'", NULL,
+			    NULL, "s", id);
+		} else {
+			/* Not confirmed: try again later, a little later each time. */
+			rc = db_exec("UPDATE outbox SET send_count = send_count + 1,"
+			    " last_error = 'publish not confirmed', updated_at = UTC_TIMESTAMP(3),"
+			    " next_attempt_at = UTC_TIMESTAMP(3) + INTERVAL ? SECOND WHERE id = ?",
+			    NULL, NULL, "is", (long long)conf.outbox_grace * (sends > 0 ? sends : 1), id);
+		}
+		if (rc != 0) {
+			db_rollback();
+			json_object_put(rows);
+			return -1;
+		}
+		handled++;
+	}
+	if (db_commit() != 0) {
+		db_rollback();
+		json_object_put(rows);
+		return -1;
+	}
+	/* After the commit: the units of the rows given up go back to Redis. */
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *row = json_object_array_get_idx(rows, i);
+		if (order_field(row, "send_count") >= conf.outbox_max_send) {
+			log_warn("outbox %s: given up after %ld sends; unit back to stock",
+			    order_field_str(row, "id"), conf.outbox_max_send);
+			if (seckill_give_back(order_field(row, "activity_id"),
+			    order_field(row, "user_id"), order_field_str(row, "id")) < 0)
+				log_warn("outbox %s: Redis will get the unit back at the next sweep",
+				    order_field_str(row, "id"));
+		}
+	}
+	json_object_put(rows);
+	return handled;
+}

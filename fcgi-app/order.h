@@ -1,0 +1,58 @@
+/*
+ * Orders, the asynchronous half: turning an order message into an order (the consumer),
+ * cancelling an unpaid order and giving its unit back (the timeout job and the sweep), and
+ * the outbox's re-send and give-up (the retry job). Each is one MySQL transaction that is
+ * safe to repeat; Redis is told after the commit, idempotently.
+ */
+#ifndef SK_ORDER_H
+#define SK_ORDER_H
+#include <stddef.h>
+
+#include "seckill.h"
+
+struct order_msg {
+	char message_id[SECKILL_REF_LEN + 1];
+	long long activity_id, user_id, amount_cents;
+};
+
+enum order_outcome {
+	ORDER_CREATED,		/* the order exists now */
+	ORDER_ALREADY,		/* this message was handled before: nothing to do */
+	ORDER_REJECTED,		/* settled without an order (outbox failed, or a conflict); unit back */
+	ORDER_POISON,		/* can never succeed (bad payload, unknown activity or message) */
+	ORDER_RETRY,		/* MySQL failed: nothing changed, try again later */
+};
+
+/* Parses an order message; 0 ok, -1 with *why set. */
+int order_parse(const char *body, size_t len, struct order_msg *m, const char **why);
+/* The consumer's transaction; *order_id set on ORDER_CREATED, *why on REJECTED/POISON. */
+enum order_outcome order_create(const struct order_msg *m, long long *order_id,
+    const char **why);
+/* Publishes the payment-timeout message for an order (the TTL queue). 0 ok, -1 failed. */
+int order_schedule_timeout(long long order_id);
+
+enum order_cancel {
+	CANCEL_DONE,		/* cancelled now, unit back in MySQL and Redis */
+	CANCEL_NOOP,		/* paid or cancelled already */
+	CANCEL_NOT_DUE,		/* its deadline has not passed */
+	CANCEL_MISSING,		/* no such order */
+	CANCEL_RETRY,		/* MySQL failed */
+};
+
+/* Cancels an unpaid order past its deadline (compare-and-set); reason 'timeout' or 'sweep'. */
+enum order_cancel order_cancel(long long order_id, const char *reason);
+/*
+ * The sweep: cancels unpaid orders past their deadline whose message was lost, and gives back
+ * to Redis any unit of a recently cancelled order that Redis still holds. Returns how many
+ * orders it cancelled, -1 when MySQL failed.
+ */
+int order_sweep(void);
+
+/*
+ * The retry job's pass: re-sends due pending outbox rows (send_count + 1 each time) and gives
+ * up those at outbox.max_send (row failed, unit back to Redis). Several jobs may run at once.
+ * Returns rows handled, -1 when MySQL failed.
+ */
+int outbox_retry_pass(void);
+
+#endif
