@@ -231,10 +231,12 @@ order_cancel(long long order_id, const char *reason)
 
 	if (db_begin() != 0)
 		return CANCEL_RETRY;
+	/* Only the order row is locked (the sale's row is hot); the deadline is MariaDB's clock,
+	 * the same the payment checks, so the two agree on the moment. */
 	db_select_json("SELECT o.user_id, o.activity_id, o.message_id, o.status,"
-	    " o.pay_deadline <= UTC_TIMESTAMP(3) + INTERVAL 1 SECOND AS due, a.stock_total"
-	    " FROM orders o JOIN activities a ON a.id = o.activity_id WHERE o.id = ? FOR UPDATE",
-	    &rows, "i", order_id);
+	    " o.pay_deadline <= UTC_TIMESTAMP(3) AS due,"
+	    " (SELECT a.stock_total FROM activities a WHERE a.id = o.activity_id) AS stock_total"
+	    " FROM orders o WHERE o.id = ? FOR UPDATE", &rows, "i", order_id);
 	switch (order_select_one(&rows, &row)) {
 	case 1:
 		json_object_put(rows);
@@ -262,7 +264,8 @@ order_cancel(long long order_id, const char *reason)
 	    order_id) != 0)
 		goto retry;
 	if (n == 1 && total >= 0 && db_exec("UPDATE activities SET stock_left = stock_left + 1,"
-	    " updated_at = UTC_TIMESTAMP(3) WHERE id = ?", NULL, NULL, "i", activity) != 0)
+	    " updated_at = UTC_TIMESTAMP(3) WHERE id = ? AND stock_left < stock_total", NULL, NULL,
+	    "i", activity) != 0)
 		goto retry;
 	if (db_commit() != 0)
 		goto retry;

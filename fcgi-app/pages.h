@@ -13,6 +13,14 @@ int api_me(struct req *req, struct resp *resp);
 int api_mobile_login(struct req *req, struct resp *resp);
 int page_login(struct req *req, struct resp *resp);
 int page_register(struct req *req, struct resp *resp);
+/* page_qr.c */
+int api_qr_new(struct req *req, struct resp *resp);
+int page_qr_png(struct req *req, struct resp *resp);
+int api_qr_status(struct req *req, struct resp *resp);
+int api_qr_scan(struct req *req, struct resp *resp);
+int api_qr_confirm(struct req *req, struct resp *resp);
+int api_qr_deny(struct req *req, struct resp *resp);
+int page_qr_phone(struct req *req, struct resp *resp);
 /* page_seckill.c */
 int api_captcha(struct req *req, struct resp *resp);
 int page_captcha_png(struct req *req, struct resp *resp);

@@ -166,7 +166,8 @@ session_lookup(const struct req *req, struct auth *out)
 		out->via_bearer = via_bearer;
 		return 0;
 	}
-	if (db_select_json("SELECT s.user_id, u.username, u.role, s.kind, s.csrf_token, s.expires_at"
+	if (db_select_json("SELECT s.user_id, u.username, u.role, s.kind, s.csrf_token, s.device_id,"
+	    " s.expires_at"
 	    " FROM sessions s JOIN users u ON u.id = s.user_id"
 	    " WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > UTC_TIMESTAMP(3)",
 	    &rows, "b", hash, sizeof hash) != 0)
@@ -185,6 +186,8 @@ session_lookup(const struct req *req, struct auth *out)
 	out->kind = strcmp(json_object_get_string(v), "web") == 0 ? SESSION_WEB : SESSION_MOBILE;
 	if (json_object_object_get_ex(row, "csrf_token", &v) && v != NULL)
 		snprintf(out->csrf, sizeof out->csrf, "%s", json_object_get_string(v));
+	if (json_object_object_get_ex(row, "device_id", &v) && v != NULL)
+		snprintf(out->device, sizeof out->device, "%s", json_object_get_string(v));
 	memcpy(out->hash, hash, sizeof hash);
 	json_object_object_get_ex(row, "expires_at", &v);
 	slot = session_slot_for(hash, 1);

@@ -23,6 +23,7 @@ struct auth {
 	enum session_kind kind;
 	int via_bearer;			/* Authorization: Bearer (no CSRF needed) */
 	char csrf[SESSION_TOKEN_LEN + 1];
+	char device[129];		/* mobile tokens: the device they are bound to */
 	unsigned char hash[SESSION_HASH_LEN];
 };
 
