@@ -12,17 +12,6 @@
 #include "seckill.h"
 
 static int
-order_is_ref(const char *s)
-{
-	size_t n = 0;
-
-	for (; s[n] != '\0'; n++)
-		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-			return 0;
-	return n == SECKILL_REF_LEN;
-}
-
-static int
 order_get_int(struct json_object *o, const char *key, long long *out)
 {
 	struct json_object *v;
@@ -47,7 +36,7 @@ order_parse(const char *body, size_t len, struct order_msg *m, const char **why)
 	*why = "message_id is missing or not 32 hex digits";
 	if (!json_object_object_get_ex(o, "message_id", &v) ||
 	    !json_object_is_type(v, json_type_string) ||
-	    !order_is_ref(json_object_get_string(v)))
+	    !seckill_is_ref(json_object_get_string(v)))
 		goto out;
 	snprintf(m->message_id, sizeof m->message_id, "%s", json_object_get_string(v));
 	*why = "activity_id, user_id or amount_cents is missing or not a number";

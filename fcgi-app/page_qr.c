@@ -65,19 +65,6 @@ static struct store_script qr_script = { "qr_move",
 	"redis.call('HSET', KEYS[1], 'state', to)\n"
 	"return {to}\n", "" };
 
-static int
-qr_is_id(const char *s)
-{
-	size_t n = 0;
-
-	if (s == NULL)
-		return 0;
-	for (; s[n] != '\0'; n++)
-		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-			return 0;
-	return n == SECKILL_REF_LEN;
-}
-
 static void
 qr_hash(const char *s, unsigned char out[32])
 {
@@ -198,7 +185,7 @@ page_qr_png(struct req *req, struct resp *resp)
 	void *png;
 	int len, exists;
 
-	if (!qr_is_id(id))
+	if (!seckill_is_ref(id))
 		return app_fail(req, resp, 404, "not_found", "No such QR code.");
 	snprintf(key, sizeof key, "qr:%s", id);
 	if ((r = store_command("EXISTS %s", key)) == NULL)
@@ -253,7 +240,7 @@ api_qr_status(struct req *req, struct resp *resp)
 	redisReply *r;
 	int status;
 
-	if (!qr_is_id(id))
+	if (!seckill_is_ref(id))
 		return app_fail(req, resp, 404, "not_found", "No such QR code.");
 	qr_hash(secret ? secret : "", sh);
 	sodium_bin2hex(sh_hex, sizeof sh_hex, sh, sizeof sh);
@@ -357,7 +344,7 @@ api_qr_scan(struct req *req, struct resp *resp)
 	long long created = 0;
 	int status;
 
-	if (!qr_is_id(id))
+	if (!seckill_is_ref(id))
 		return app_fail(req, resp, 404, "not_found", "No such QR code.");
 	snprintf(uid, sizeof uid, "%lld", req->auth->user_id);
 	qr_scanner(req, scanner);
@@ -393,7 +380,7 @@ qr_decide(struct req *req, struct resp *resp, const char *op, const char *state)
 	redisReply *r;
 	int status;
 
-	if (!qr_is_id(id))
+	if (!seckill_is_ref(id))
 		return app_fail(req, resp, 404, "not_found", "No such QR code.");
 	snprintf(uid, sizeof uid, "%lld", req->auth->user_id);
 	qr_scanner(req, scanner);
@@ -433,7 +420,7 @@ page_qr_phone(struct req *req, struct resp *resp)
 	struct json_object *data;
 	int status;
 
-	if (!qr_is_id(id))
+	if (!seckill_is_ref(id))
 		return app_fail(req, resp, 404, "not_found", "No such QR code.");
 	data = json_object_new_object();
 	json_object_object_add(data, "qr_id", json_object_new_string(id));

@@ -26,20 +26,6 @@
 #include "session.h"
 #include "store.h"
 
-/* 1 when s is exactly SECKILL_REF_LEN lower-case hex digits (ids, refs, paths). */
-static int
-sk_is_ref(const char *s)
-{
-	size_t n = 0;
-
-	if (s == NULL)
-		return 0;
-	for (; s[n] != '\0'; n++)
-		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-			return 0;
-	return n == SECKILL_REF_LEN;
-}
-
 static int
 sk_retry_after(struct req *req, struct resp *resp, long secs, const char *message)
 {
@@ -107,7 +93,7 @@ page_captcha_png(struct req *req, struct resp *resp)
 	void *png;
 	int len, status;
 
-	if (!sk_is_ref(id))
+	if (!seckill_is_ref(id))
 		return app_fail(req, resp, 404, "not_found", "No such captcha.");
 	snprintf(key, sizeof key, "captcha:%s", id);
 	if ((r = store_command("GET %s", key)) == NULL)
@@ -176,7 +162,7 @@ api_path(struct req *req, struct resp *resp)
 		if (id == NULL || answer == NULL)
 			return app_fail(req, resp, 400, "bad_request",
 			    "captcha_id and captcha_answer are required");
-		if (!sk_is_ref(id))
+		if (!seckill_is_ref(id))
 			return app_fail(req, resp, 403, "bad_captcha", "Wrong or expired captcha.");
 		/* Any attempt uses the captcha up: GETDEL reads and removes it at once. */
 		snprintf(key, sizeof key, "captcha:%s", id);
@@ -236,7 +222,7 @@ api_seckill(struct req *req, struct resp *resp)
 		return status;
 	if (!conf.seckill_hidden_path && strcmp(path, "direct") == 0)
 		path = "";
-	else if (!sk_is_ref(path))
+	else if (!seckill_is_ref(path))
 		return app_fail(req, resp, 403, "bad_path", "This buy link is not valid.");
 	switch (seckill_take(a.id, req->auth->user_id, path, ref, &retry)) {
 	case SK_QUEUED:

@@ -122,6 +122,19 @@ seckill_ref(char *out)
 }
 
 int
+seckill_is_ref(const char *s)
+{
+	size_t n = 0;
+
+	if (s == NULL)
+		return 0;
+	for (; s[n] != '\0'; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return 0;
+	return n == SECKILL_REF_LEN;
+}
+
+int
 seckill_path_new(long long activity, long long user, char *token_out, long ttl_s)
 {
 	char key[96], what[48];

@@ -30,6 +30,9 @@ struct seckill_activity {
 int seckill_activity(long long id, struct seckill_activity *out);
 /* A fresh random ref (SECKILL_REF_LEN hex chars + NUL). */
 void seckill_ref(char *out);
+/* 1 when s has the shape of a ref: SECKILL_REF_LEN lower-case hex digits (also the shape of
+ * captcha ids, paths and QR ids). */
+int seckill_is_ref(const char *s);
 /* Path keys and tokens: stores a new path for the user; 0 ok, -1 Redis failed. */
 int seckill_path_new(long long activity, long long user, char *token_out, long ttl_s);
 
