@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # conf/stack.sh — the local seckill stack: private Redis, MariaDB, RabbitMQ,
 # the FastCGI pool (spawn-fcgi + multiwatch), the background jobs and nginx,
-# all under one run dir, on private loopback ports.
+# all under one run dir, on private loopback ports. With SECKILL_FRONT=lighttpd,
+# lighttpd takes nginx's place and its mod_fastcgi spawns the pool itself.
 #
 #   conf/stack.sh start|stop|status|restart-pool
 #
@@ -13,6 +14,10 @@
 #   SECKILL_MYSQL_PORT [13306]  SECKILL_AMQP_PORT [15682] (Erlang dist port = +10000)
 #   SECKILL_SEED       1: load sql/seed.sql into a newly created database [1]
 #   SECKILL_CONF       config file for the binaries [$SECKILL_SRCDIR/conf/seckill.conf]
+#   SECKILL_FRONT      nginx (with a spawn-fcgi + multiwatch pool) or lighttpd (whose
+#                      mod_fastcgi spawns the pool) [the front already running in the
+#                      run dir, else nginx]; written to $SECKILL_RUN_DIR/front at start.
+#                      stop, status and restart-pool act on the front that runs.
 #
 # Processes are only ever stopped through the pid files this script wrote.
 # `status` exits 0 when every part is running, 3 otherwise.
@@ -59,6 +64,10 @@ DIST_PORT=$((AMQP_PORT + 10000))
 NODE=sk${AMQP_PORT}@localhost
 SEED=${SECKILL_SEED:-1}
 CONF=${SECKILL_CONF:-$SRCDIR/conf/seckill.conf}
+case ${SECKILL_FRONT:-} in
+'' | nginx | lighttpd) ;;
+*) die "SECKILL_FRONT=$SECKILL_FRONT: use nginx or lighttpd" ;;
+esac
 
 FCGI_BIN=$BUILDDIR/fcgi-app/seckill-fcgi
 JOBS=(seckill-consumer seckill-retry seckill-timeout)
@@ -704,6 +713,160 @@ stop_nginx() {
     stop_by_pidfile nginx "$PID/nginx.pid" nginx 15
 }
 
+# ---------------------------------------------------------------- lighttpd
+
+# lighttpd's own error answers (it refuses a request, no worker answers, a body over
+# server.max-request-size, a missing static file), JSON like the app's: status code message.
+LIGHTTPD_ERRORS=(
+    "400 bad_request the request is not valid"
+    "403 forbidden access denied"
+    "404 not_found not found"
+    "405 method_not_allowed method not allowed"
+    "408 timeout the request took too long"
+    "411 length_required a Content-Length is required"
+    "413 too_large request body too large"
+    "414 too_large request URI too long"
+    "416 range_not_satisfiable range not satisfiable"
+    "417 expectation_failed expectation failed"
+    "431 too_large request headers too large"
+    "500 internal internal server error"
+    "501 not_implemented not implemented"
+    "502 unavailable service temporarily unavailable"
+    "503 unavailable service temporarily unavailable"
+    "504 unavailable service temporarily unavailable"
+    "505 http_version_not_supported HTTP version not supported"
+)
+
+lt_str() { # a lighttpd config string literal
+    local v=${1//\\/\\\\}
+    v=${v//\"/\\\"}
+    printf '"%s"' "$v"
+}
+
+# The workers lighttpd spawns: children of the lighttpd pid that run seckill-fcgi.
+lighttpd_workers() {
+    local k
+    for k in $(children "$1"); do
+        alive "$k" seckill-fcgi && printf '%s ' "$k"
+    done
+    return 0
+}
+
+start_lighttpd() {
+    local pid pidf=$PID/lighttpd.pid logf=$LOG/lighttpd-error.log conf=$RUN/lighttpd.conf
+    local workers out errdir=$RUN/lighttpd/errors types='' fenv='' hosts='' limits e st code msg v n _
+    if pid=$(running "$pidf" lighttpd); then
+        note "==> lighttpd on http://127.0.0.1:$HTTP_PORT/: already running (pid $pid, fastcgi workers: $(lighttpd_workers "$pid"))"
+        return 0
+    fi
+    load_config
+    workers=$(cfg fcgi.workers 4)
+    [[ $workers =~ ^[0-9]+$ ]] && [ "$workers" -ge 1 ] || die "fcgi.workers = $workers is not a positive number"
+    [ -x "$FCGI_BIN" ] || die "$FCGI_BIN is missing or not executable (build it first: make)"
+    check_sock_path "$FCGI_SOCK-$((workers - 1))-0"
+    begin "starting lighttpd on 127.0.0.1:$HTTP_PORT ($workers fastcgi workers on $FCGI_SOCK-N-0)"
+    need_port lighttpd "$HTTP_PORT"
+    rm -f "$pidf"
+    for n in $(seq 0 $((workers - 1))); do
+        rm -f "$FCGI_SOCK-$n-0"
+        # one backend of one process per worker, taken in turn (see lighttpd.conf.in)
+        hosts+="            \"seckill-$n\" => var.seckill_worker + ( \"socket\" => $(lt_str "$FCGI_SOCK-$n") ),"$'\n'
+    done
+    mkdir -p "$RUN/lighttpd/tmp" "$RUN/lighttpd/empty" "$errdir"
+    for e in "${LIGHTTPD_ERRORS[@]}"; do
+        read -r st code msg <<<"$e"
+        printf '{"error":"%s","message":"%s"}\n' "$code" "$msg" >"$errdir/json-$st.html"
+        types+="    \"json-$st.html\" => \"application/json; charset=utf-8\","$'\n'
+    done
+    # Every SECKILL_* setting (the run dir, templates, config file, ports and any override
+    # such as SECKILL_RATELIMIT_API_RATE) goes to the workers explicitly; lighttpd passes its
+    # environment on as well, so nothing is lost either way.
+    while IFS= read -r n; do
+        v=${!n}
+        [[ $v == *$'\n'* ]] && die "$n contains a newline (not supported in lighttpd.conf)"
+        fenv+="    $(lt_str "$n") => $(lt_str "$v"),"$'\n'
+    done < <(compgen -e | grep -E '^SECKILL_[A-Z0-9_]+$' | LC_ALL=C sort)
+    if [ "$(cfg ratelimit.enabled on)" = on ]; then
+        limits="# nginx limits requests per client IP on /api/ (ratelimit.api_rate = $(cfg ratelimit.api_rate 20) r/s,
+# burst $(cfg ratelimit.api_burst 40)) and for all clients together (ratelimit.total_rate =
+# $(cfg ratelimit.total_rate 20000) r/s), answering 429 in JSON. lighttpd 1.4.69 cannot express
+# either: it has no request-rate limit, and mod_evasive (a per-IP connection cap) was removed
+# in 1.4.68 in favour of a mod_magnet Lua script (package lighttpd-modules-lua, not part of
+# this setup). The app's own Redis limits (login, register and captcha per IP, buys per user,
+# QR polling) apply behind either front. What is left here is a cap on simultaneous
+# connections, all clients together:
+server.max-connections = 1024"
+    else
+        limits="# ratelimit.enabled = off: no connection cap beyond lighttpd's default (load tests)."
+    fi
+    render "$SRCDIR/conf/lighttpd.conf.in" "$conf" \
+        RUN="$RUN" SRCDIR="$SRCDIR" HTTP_PORT="$HTTP_PORT" FCGI_BIN="$FCGI_BIN" \
+        FCGI_WORKERS="$workers" FCGI_ENV="${fenv%$'\n'}" FCGI_HOSTS="${hosts%$'\n'}" LIMITS="$limits" ERROR_TYPES="${types%$'\n'}"
+    if ! out=$(lighttpd -tt -f "$conf" 2>&1); then
+        printf '%s\n' "$out" >>"$logf"
+        fail lighttpd "$logf" "configuration test of $conf failed"
+    fi
+    # lighttpd daemonizes once it listens and has spawned the workers (a worker that cannot
+    # start makes it exit non-zero); the workers' stderr goes to log/fcgi.log.
+    # shellcheck disable=SC2094
+    lighttpd -f "$conf" </dev/null >>"$logf" 2>&1 || fail lighttpd "$logf" "lighttpd did not start (also see $LOG/fcgi.log)"
+    for _ in $(seq 1 50); do
+        pid=$(readpid "$pidf")
+        [ -n "$pid" ] && alive "$pid" lighttpd && break
+        sleep 0.1
+    done
+    [ -n "$pid" ] && alive "$pid" lighttpd || fail lighttpd "$logf" "lighttpd is not running"
+    local w=()
+    for _ in $(seq 1 50); do
+        read -r -a w <<<"$(lighttpd_workers "$pid")"
+        [ "${#w[@]}" -ge "$workers" ] && break
+        sleep 0.1
+    done
+    [ "${#w[@]}" -ge "$workers" ] || fail lighttpd "$LOG/fcgi.log" "only ${#w[@]} of $workers fastcgi workers are running"
+    ok "pid $pid, fastcgi workers: ${w[*]}"
+}
+
+stop_lighttpd() {
+    local pidf=$PID/lighttpd.pid pid kids k sock _
+    pid=$(readpid "$pidf")
+    kids=
+    if [ -n "$pid" ] && alive "$pid" lighttpd; then kids=$(lighttpd_workers "$pid"); fi
+    # On SIGTERM lighttpd sends SIGTERM to the workers it spawned and removes their sockets.
+    stop_by_pidfile lighttpd "$pidf" lighttpd 15
+    # It does not wait for them: give each 10 s, then SIGKILL (only while the pid still runs
+    # seckill-fcgi, so that a reused pid is never hit).
+    for k in $kids; do
+        for _ in $(seq 1 100); do
+            alive "$k" seckill-fcgi || break
+            sleep 0.1
+        done
+        if alive "$k" seckill-fcgi; then kill -KILL "$k" 2>/dev/null || true; fi
+    done
+    for sock in "$FCGI_SOCK"-*; do
+        if [ -S "$sock" ]; then rm -f "$sock"; fi
+    done
+    return 0
+}
+
+# ---------------------------------------------------------------- front selection
+
+# The front whose processes run in this run dir (nothing when none does).
+running_front() {
+    if running "$PID/lighttpd.pid" lighttpd >/dev/null; then
+        echo lighttpd
+    elif running "$PID/nginx.pid" nginx >/dev/null || running "$PID/fcgi.pid" multiwatch >/dev/null; then
+        echo nginx
+    fi
+    return 0
+}
+# The front the last start chose ($RUN/front), else SECKILL_FRONT, else nginx.
+recorded_front() {
+    local f=
+    [ -f "$RUN/front" ] && read -r f <"$RUN/front" 2>/dev/null
+    case $f in nginx | lighttpd) ;; *) f=${SECKILL_FRONT:-nginx} ;; esac
+    echo "$f"
+}
+
 # ---------------------------------------------------------------- commands
 
 wait_healthy() {
@@ -717,7 +880,7 @@ wait_healthy() {
     end_step_failed
     body=$(curl -s --max-time 2 "$url" 2>/dev/null) || true
     printf '%s: ERROR: healthz: no 200 within 60 s (last status %s%s)\n' "$PROG" "$code" "${body:+: $body}" >&2
-    for f in "$LOG/fcgi.log" "$LOG/nginx-error.log" "$LOG/redis.log" "$LOG/mariadb.log" "$LOG/rabbitmq.log"; do
+    for f in "$LOG/fcgi.log" "$LOG/nginx-error.log" "$LOG/lighttpd-error.log" "$LOG/redis.log" "$LOG/mariadb.log" "$LOG/rabbitmq.log"; do
         [ -s "$f" ] || continue
         printf '%s: last lines of %s:\n' "$PROG" "$f" >&2
         tail -n 8 "$f" | sed 's/^/    | /' >&2
@@ -728,7 +891,7 @@ wait_healthy() {
 print_banner() {
     local url
     url=$(cfg app.public_url "http://127.0.0.1:$HTTP_PORT")
-    printf '\nseckill is up: %s/   (run dir %s)\n' "${url%/}" "$RUN"
+    printf '\nseckill is up: %s/   (front %s, run dir %s)\n' "${url%/}" "$FRONT" "$RUN"
     if [ "$SEED" = 1 ] && [ -f "$SRCDIR/sql/seed.sql" ]; then
         grep -E '^--[[:space:]]*demo login:' "$SRCDIR/sql/seed.sql" | sed -e 's/^--[[:space:]]*/  /' || true
     fi
@@ -743,9 +906,13 @@ preflight() {
     need_cmd mariadb "apt-get install -y mariadb-client"
     need_cmd mariadb-admin "apt-get install -y mariadb-client"
     [ -x "$RMQ_SBIN/rabbitmq-server" ] || die "$RMQ_SBIN/rabbitmq-server not found (apt-get install -y rabbitmq-server)"
-    need_cmd nginx "apt-get install -y nginx"
-    need_cmd spawn-fcgi "apt-get install -y spawn-fcgi"
-    need_cmd multiwatch "apt-get install -y multiwatch"
+    if [ "$FRONT" = lighttpd ]; then
+        need_cmd lighttpd "apt-get install -y lighttpd"
+    else
+        need_cmd nginx "apt-get install -y nginx"
+        need_cmd spawn-fcgi "apt-get install -y spawn-fcgi"
+        need_cmd multiwatch "apt-get install -y multiwatch"
+    fi
     need_cmd curl "apt-get install -y curl"
     need_cmd setsid
 }
@@ -759,22 +926,42 @@ check_ports() {
         need_port rabbitmq "$AMQP_PORT"
         need_port "rabbitmq (Erlang distribution = amqp port + 10000)" "$DIST_PORT"
     fi
-    running "$PID/nginx.pid" nginx >/dev/null || need_port nginx "$HTTP_PORT"
+    [ -n "$(running_front)" ] || need_port "$FRONT" "$HTTP_PORT"
+}
+
+FRONT=nginx
+# pick_front: SECKILL_FRONT, else the front running in this run dir, else nginx
+pick_front() {
+    FRONT=${SECKILL_FRONT:-}
+    [ -n "$FRONT" ] || FRONT=$(running_front)
+    [ -n "$FRONT" ] || FRONT=nginx
 }
 
 cmd_start() {
-    local t_all
+    local t_all other
     t_all=$(now_ms)
+    pick_front
     preflight
     mkdir -p "$RUN" "$PID" "$LOG"
+    other=$(running_front)
+    if [ -n "$other" ] && [ "$other" != "$FRONT" ]; then
+        die "the $other front runs in $RUN; stop the stack first ($0 stop), then start it with SECKILL_FRONT=$FRONT"
+    fi
     check_ports
     load_config
     start_redis
     start_mariadb
     start_rabbitmq
-    start_pool
-    start_jobs
-    start_nginx
+    if [ "$FRONT" = lighttpd ]; then
+        # lighttpd spawns the FastCGI pool itself
+        start_jobs
+        start_lighttpd
+    else
+        start_pool
+        start_jobs
+        start_nginx
+    fi
+    echo "$FRONT" >"$RUN/front"
     wait_healthy
     T0=$t_all
     printf '==> stack started in %s\n' "$(elapsed)"
@@ -786,9 +973,18 @@ cmd_stop() {
         note "==> nothing to stop: $RUN does not exist"
         return 0
     fi
+    local front
+    front=$(running_front)
+    [ -n "$front" ] || front=$(recorded_front)
     stop_jobs
-    stop_nginx
-    stop_pool
+    # Each front by its pid files; the other one only when something of it is left.
+    if [ "$front" = lighttpd ] || [ -f "$PID/lighttpd.pid" ]; then
+        stop_lighttpd
+    fi
+    if [ "$front" = nginx ] || [ -f "$PID/nginx.pid" ] || [ -f "$PID/fcgi.pid" ]; then
+        stop_nginx
+        stop_pool
+    fi
     stop_rabbitmq
     stop_mariadb
     stop_redis
@@ -796,9 +992,18 @@ cmd_stop() {
 
 cmd_restart_pool() {
     [ -d "$RUN" ] || die "$RUN does not exist (start the stack first)"
+    FRONT=$(running_front)
+    [ -n "$FRONT" ] || FRONT=${SECKILL_FRONT:-$(recorded_front)}
     load_config
-    stop_pool
-    start_pool
+    if [ "$FRONT" = lighttpd ]; then
+        # The pool belongs to lighttpd: restarting the pool is restarting lighttpd.
+        need_cmd lighttpd "apt-get install -y lighttpd"
+        stop_lighttpd
+        start_lighttpd
+    else
+        stop_pool
+        start_pool
+    fi
 }
 
 cmd_status() {
@@ -815,16 +1020,43 @@ cmd_status() {
             all=1
         fi
     }
+    local front kids
+    front=$(running_front)
+    if [ -n "$front" ]; then
+        printf '%-18s %s\n' front "$front"
+    else
+        front=$(recorded_front)
+        printf '%-18s %s (not running)\n' front "$front"
+    fi
     status_line redis "$PID/redis.pid" redis-server
     status_line mariadb "$PID/mariadb.pid" mariadbd
     status_line rabbitmq "$PID/rabbitmq.pid" beam
-    status_line "fastcgi pool" "$PID/fcgi.pid" multiwatch
+    if [ "$front" = lighttpd ]; then
+        if pid=$(running "$PID/lighttpd.pid" lighttpd); then
+            kids=$(lighttpd_workers "$pid")
+            if [ -n "$kids" ]; then
+                printf '%-18s running (spawned by lighttpd: %s)\n' "fastcgi pool" "${kids% }"
+            else
+                printf '%-18s no worker running under lighttpd pid %s\n' "fastcgi pool" "$pid"
+                all=1
+            fi
+        else
+            printf '%-18s stopped\n' "fastcgi pool"
+            all=1
+        fi
+    else
+        status_line "fastcgi pool" "$PID/fcgi.pid" multiwatch
+    fi
     for name in "${JOBS[@]}"; do
         if [ -f "$PID/$name.pid" ] || [ -x "$BUILDDIR/jobs/$name" ]; then
             status_line "$name" "$PID/$name.pid" "__supervise $name "
         fi
     done
-    status_line nginx "$PID/nginx.pid" nginx
+    if [ "$front" = lighttpd ]; then
+        status_line lighttpd "$PID/lighttpd.pid" lighttpd
+    else
+        status_line nginx "$PID/nginx.pid" nginx
+    fi
     return $((all ? 3 : 0))
 }
 

@@ -23,7 +23,7 @@ struct app app;
 
 /* Every template a handler uses: a missing one stops the start, not a request. */
 static const char *const app_templates[] = { "layout", "home", "error", "activity", "login",
-	"register", "orders", "order", "qr_phone", NULL };
+	"register", "orders", "order", "qr_phone", "admin", NULL };
 
 int
 app_init(char *err, size_t errlen)

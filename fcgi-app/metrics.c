@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
@@ -52,6 +53,10 @@ struct metrics_shm {
 	uint64_t counters[MC_COUNTERS];
 	uint64_t revoke_seq;
 	uint64_t revoked[METRICS_REVOKED];
+	struct metrics_second {
+		uint64_t second;	/* the epoch second counted here; 0: never used */
+		uint64_t requests, sales;
+	} series[METRICS_SERIES];
 };
 
 static struct metrics_shm *metrics;
@@ -133,6 +138,62 @@ metrics_close(void)
 	metrics = NULL;
 }
 
+/*
+ * Counts one event of the current second in its ring slot. A slot still stamped with an older
+ * second belongs to the first writer that moves the stamp on (compare-and-swap), which zeroes
+ * it; a writer that sees the new stamp before the zeroing may lose its count. A stamp from the
+ * future (the clock stepped back) is left alone and the event not counted.
+ */
+static void
+metrics_second_add(int sale)
+{
+	uint64_t now = (uint64_t)(clock_wall_ms() / 1000), stamp;
+	struct metrics_second *s = &metrics->series[now % METRICS_SERIES];
+
+	for (int tries = 0; ; tries++) {
+		stamp = __atomic_load_n(&s->second, __ATOMIC_ACQUIRE);
+		if (stamp == now)
+			break;
+		if (stamp > now || tries == 4)
+			return;
+		if (__atomic_compare_exchange_n(&s->second, &stamp, now, 0, __ATOMIC_ACQ_REL,
+		    __ATOMIC_ACQUIRE)) {
+			__atomic_store_n(&s->requests, 0, __ATOMIC_RELEASE);
+			__atomic_store_n(&s->sales, 0, __ATOMIC_RELEASE);
+			break;
+		}
+	}
+	__atomic_add_fetch(sale ? &s->sales : &s->requests, 1, __ATOMIC_RELAXED);
+}
+
+void
+metrics_series(long long last, int n, unsigned long long *requests, unsigned long long *sales)
+{
+	if (metrics == NULL)
+		metrics_private();
+	if (n > METRICS_SERIES)
+		n = METRICS_SERIES;
+	for (int i = 0; i < n; i++) {
+		long long sec = last - (n - 1) + i;
+		const struct metrics_second *s;
+		unsigned long long r = 0, q = 0;
+
+		if (sec > 0) {
+			s = &metrics->series[(uint64_t)sec % METRICS_SERIES];
+			r = __atomic_load_n(&s->requests, __ATOMIC_ACQUIRE);
+			q = __atomic_load_n(&s->sales, __ATOMIC_ACQUIRE);
+			/* Read the stamp last: counts read under it belong to that second (or are
+			 * a reset in progress, 0, which a chart can live with). */
+			if (__atomic_load_n(&s->second, __ATOMIC_ACQUIRE) != (uint64_t)sec)
+				r = q = 0;
+		}
+		if (requests != NULL)
+			requests[i] = r;
+		if (sales != NULL)
+			sales[i] = q;
+	}
+}
+
 void
 metrics_request(int route, int status, long long micros)
 {
@@ -144,6 +205,7 @@ metrics_request(int route, int status, long long micros)
 	    __ATOMIC_RELAXED);
 	__atomic_add_fetch(&metrics->micros[route], (uint64_t)(micros > 0 ? micros : 0),
 	    __ATOMIC_RELAXED);
+	metrics_second_add(0);
 }
 
 void
@@ -152,6 +214,8 @@ metrics_inc(enum metrics_counter c)
 	if (metrics == NULL)
 		metrics_private();
 	__atomic_add_fetch(&metrics->counters[c], 1, __ATOMIC_RELAXED);
+	if (c == MC_SECKILL_QUEUED)
+		metrics_second_add(1);
 }
 
 unsigned long long

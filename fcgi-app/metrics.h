@@ -42,6 +42,18 @@ void metrics_revoke_push(unsigned long long hash_prefix);
 unsigned long long metrics_revoke_seq(void);
 /* The prefix pushed as number seq (valid for the last METRICS_REVOKED). */
 unsigned long long metrics_revoke_get(unsigned long long seq);
+/*
+ * The last METRICS_SERIES seconds, for the admin chart: requests answered and sales (buy
+ * attempts that queued an order) per wall-clock second, in a ring in the same shared file.
+ * metrics_request counts the requests, metrics_inc(MC_SECKILL_QUEUED) the sales. Two workers
+ * entering a new second at once may lose a count or two: good enough for a chart.
+ */
+#define METRICS_SERIES 600
+/* Fills requests[i] and sales[i] (either may be NULL) for the n seconds ending with the epoch
+ * second last, oldest first; seconds nobody counted (or older than the ring) are 0. n is at
+ * most METRICS_SERIES. */
+void metrics_series(long long last, int n, unsigned long long *requests,
+    unsigned long long *sales);
 /* Prometheus text format for all counters, route labels from the table. */
 void metrics_render(struct buf *out, const struct route *routes, int nroutes);
 

@@ -306,68 +306,90 @@ order_sweep(void)
 	return cancelled;
 }
 
+static int outbox_retry_claimed(struct json_object *rows);
+
 int
 outbox_retry_pass(void)
 {
 	struct json_object *rows = NULL;
-	int handled = 0;
 	size_t n;
 
-	if (db_begin() != 0)
-		return -1;
-	/* SKIP LOCKED: a second retry job takes other rows, never the same. */
-	if (db_select_json("SELECT id, activity_id, user_id, payload, send_count FROM outbox"
-	    " WHERE status = 'pending' AND next_attempt_at <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND"
-	    " ORDER BY next_attempt_at LIMIT 100 FOR UPDATE SKIP LOCKED", &rows, "i",
-	    (long long)conf.outbox_grace) != 0) {
+	/*
+	 * Claim first, publish after: a short transaction takes due rows with SKIP LOCKED (a
+	 * second job takes other rows, never the same) and moves their next attempt a minute
+	 * ahead, a lease. Only then are they published, each settled by its own update. A
+	 * conflict while claiming rolls back before anything was sent; a job that dies
+	 * mid-way leaves rows that come due again when the lease ends.
+	 */
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (db_begin() != 0)
+			return -1;
+		if (db_select_json("SELECT id, activity_id, user_id, payload, send_count FROM outbox"
+		    " WHERE status = 'pending' AND next_attempt_at <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND"
+		    " ORDER BY next_attempt_at LIMIT 100 FOR UPDATE SKIP LOCKED", &rows, "i",
+		    (long long)conf.outbox_grace) != 0)
+			goto fail;
+		n = json_object_array_length(rows);
+		for (size_t i = 0; i < n; i++)
+			if (db_exec("UPDATE outbox SET next_attempt_at = UTC_TIMESTAMP(3) +"
+			    " INTERVAL 60 SECOND WHERE id = ?", NULL, NULL, "s",
+			    order_field_str(json_object_array_get_idx(rows, i), "id")) != 0)
+				goto fail;
+		if (db_commit() == 0)
+			return outbox_retry_claimed(rows);
+fail:
 		db_rollback();
-		return -1;
+		json_object_put(rows);
+		rows = NULL;
+		/* Two jobs claiming at once may deadlock on the index: nothing was sent; again. */
+		if (db_last_errno() != 1213)
+			return -1;
 	}
-	n = json_object_array_length(rows);
+	return -1;
+}
+
+/* Publishes the claimed rows and settles each; returns how many (frees rows). */
+static int
+outbox_retry_claimed(struct json_object *rows)
+{
+	size_t n = json_object_array_length(rows);
+	int handled = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *row = json_object_array_get_idx(rows, i);
 		const char *id = order_field_str(row, "id"), *payload = order_field_str(row, "payload");
 		long long sends = order_field(row, "send_count");
-		int rc;
+		unsigned long long changed = 0;
 
 		if (sends >= conf.outbox_max_send) {
-			rc = db_exec("UPDATE outbox SET status = 'failed', last_error = 'gave up after"
+			if (db_exec("UPDATE outbox SET status = 'failed', last_error = 'gave up after"
 			    " outbox.max_send sends', updated_at = UTC_TIMESTAMP(3) WHERE id = ?"
-			    " AND status = 'pending'", NULL, NULL, "s", id);
+			    " AND status = 'pending'", &changed, NULL, "s", id) != 0)
+				break;
+			if (changed == 1) {
+				log_warn("outbox %s: given up after %lld sends; unit back to stock", id,
+				    sends);
+				if (seckill_give_back(order_field(row, "activity_id"),
+				    order_field(row, "user_id"), id) < 0)
+					log_warn("outbox %s: Redis will get the unit back at the next"
+					    " sweep", id);
+			}
 		} else if (mq_publish(MQ_ORDERS_KEY, payload, strlen(payload), id) == 0) {
-			rc = db_exec("UPDATE outbox SET status = 'sent', send_count = send_count + 1,"
-			    " updated_at = UTC_TIMESTAMP(3) WHERE id = ? AND status = 'pending'", NULL,
-			    NULL, "s", id);
+			/* The consumer may have taken it already: count the send all the same. */
+			if (db_exec("UPDATE outbox SET send_count = send_count + 1,"
+			    " status = IF(status = 'pending', 'sent', status),"
+			    " updated_at = UTC_TIMESTAMP(3) WHERE id = ?", NULL, NULL, "s", id) != 0)
+				break;
 		} else {
-			/* Not confirmed: try again later, a little later each time. */
-			rc = db_exec("UPDATE outbox SET send_count = send_count + 1,"
+			/* Not confirmed: again later, a little later each time. */
+			if (db_exec("UPDATE outbox SET send_count = send_count + 1,"
 			    " last_error = 'publish not confirmed', updated_at = UTC_TIMESTAMP(3),"
-			    " next_attempt_at = UTC_TIMESTAMP(3) + INTERVAL ? SECOND WHERE id = ?",
-			    NULL, NULL, "is", (long long)conf.outbox_grace * (sends > 0 ? sends : 1), id);
-		}
-		if (rc != 0) {
-			db_rollback();
-			json_object_put(rows);
-			return -1;
+			    " next_attempt_at = UTC_TIMESTAMP(3) + INTERVAL ? SECOND WHERE id = ?"
+			    " AND status = 'pending'", NULL, NULL, "is",
+			    (long long)conf.outbox_grace * (sends > 0 ? sends : 1), id) != 0)
+				break;
 		}
 		handled++;
-	}
-	if (db_commit() != 0) {
-		db_rollback();
-		json_object_put(rows);
-		return -1;
-	}
-	/* After the commit: the units of the rows given up go back to Redis. */
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *row = json_object_array_get_idx(rows, i);
-		if (order_field(row, "send_count") >= conf.outbox_max_send) {
-			log_warn("outbox %s: given up after %ld sends; unit back to stock",
-			    order_field_str(row, "id"), conf.outbox_max_send);
-			if (seckill_give_back(order_field(row, "activity_id"),
-			    order_field(row, "user_id"), order_field_str(row, "id")) < 0)
-				log_warn("outbox %s: Redis will get the unit back at the next sweep",
-				    order_field_str(row, "id"));
-		}
 	}
 	json_object_put(rows);
 	return handled;

@@ -39,6 +39,10 @@ int page_orders(struct req *req, struct resp *resp);
 int page_order(struct req *req, struct resp *resp);
 /* page_home.c */
 int page_home(struct req *req, struct resp *resp);
+/* page_admin.c */
+int page_admin(struct req *req, struct resp *resp);
+int page_admin_chart(struct req *req, struct resp *resp);
+int api_admin_stats(struct req *req, struct resp *resp);
 /* page_ops.c */
 int page_healthz(struct req *req, struct resp *resp);
 int page_metrics(struct req *req, struct resp *resp);

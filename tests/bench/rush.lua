@@ -1,7 +1,7 @@
 -- wrk script for the rush: every request is one buyer (Bearer token, round robin over the
--- users file) hitting the buy endpoint. Arguments: USERS_FILE PATH
+-- users file) hitting the buy endpoint. Arguments: USERS_FILE PATH [METHOD (POST)]
 local tokens, n = {}, 0
-local path
+local path, method
 
 function init(args)
 	for line in io.lines(args[1]) do
@@ -9,12 +9,13 @@ function init(args)
 		if tok then tokens[#tokens + 1] = tok end
 	end
 	path = args[2]
+	method = args[3] or "POST"
 	n = math.random(#tokens)
 end
 
 function request()
 	n = n % #tokens + 1
-	return wrk.format("POST", path, { ["Authorization"] = "Bearer " .. tokens[n] }, "")
+	return wrk.format(method, path, { ["Authorization"] = "Bearer " .. tokens[n] }, "")
 end
 
 function done(summary, latency, requests)

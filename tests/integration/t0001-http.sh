@@ -1,4 +1,6 @@
-# The HTTP basics through nginx: health, the home page, static files, errors, headers, metrics.
+# The HTTP basics through the front (nginx or lighttpd, $SECKILL_FRONT): health, the home page,
+# static files, errors, headers, metrics.
+FRONT=${SECKILL_FRONT:-nginx}
 
 http GET /healthz
 is "GET /healthz is 200" "$STATUS" 200
@@ -34,6 +36,7 @@ unlike "HEAD / sends no body" "$raw" '<html|<!doctype'
 http GET /static/css/seckill.css
 is "static CSS is served" "$STATUS" 200
 like "static CSS has its type" "$(header content-type)" '^text/css'
+is "static files may be kept an hour" "$(header cache-control)" "max-age=3600"
 http GET /static/js/seckill.js
 is "static JS is served" "$STATUS" 200
 http GET /static/nope.css
@@ -84,6 +87,17 @@ http DELETE /
 is "DELETE / is 405" "$STATUS" 405
 like "405 page is HTML" "$(header content-type)" '^text/html'
 
+# A POST without a body and without Content-Length (bare curl -X POST): nginx passes it on;
+# lighttpd requires a Content-Length on every POST and answers 411 itself, in JSON.
+raw=$(exec 3<>"/dev/tcp/127.0.0.1/${BASE##*:}"
+	printf 'POST /api/logout HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3; timeout 5 cat <&3)
+if [ "$FRONT" = lighttpd ]; then
+	like "a POST without Content-Length is 411 under lighttpd" "$raw" '^HTTP/1\.1 411 '
+	like "lighttpd's 411 is JSON" "$raw" '"error":"length_required"'
+else
+	like "a POST without Content-Length reaches the app (401)" "$raw" '^HTTP/1\.1 401 '
+fi
+
 # Bad input: 400, never 500.
 http GET '/api/activities/%zz'
 is "bad escape in the path is 400" "$STATUS" 400
@@ -106,7 +120,8 @@ is "bad escape in a form body is 400" "$STATUS" 400
 http POST /api/activities -H 'Content-Type: text/xml' --data '<a/>'
 is "an unsupported body type is 415" "$STATUS" 415
 
-# Too large: the app's limit (http.max_body) and nginx's, both JSON.
+# Too large: the app's limit (http.max_body) and the front's (nginx client_max_body_size,
+# lighttpd server.max-request-size: 1 MB), both JSON.
 head -c 20000 /dev/zero | tr '\0' a >"$HTTP_TMP/big"
 http POST /api/activities -H 'Content-Type: application/x-www-form-urlencoded' \
 	--data-binary "@$HTTP_TMP/big"
@@ -116,7 +131,7 @@ head -c 2000000 /dev/zero | tr '\0' a >"$HTTP_TMP/huge"
 http POST /api/activities -H 'Content-Type: application/x-www-form-urlencoded' \
 	--data-binary "@$HTTP_TMP/huge"
 is "a 2 MB body is 413" "$STATUS" 413
-is "nginx's 413 is JSON too" "$(json .error)" too_large
+is "$FRONT's 413 is JSON too" "$(json .error)" too_large
 
 # A long query string and many parameters do no harm.
 q=$(for i in $(seq 1 300); do printf 'k%d=v&' "$i"; done)

@@ -182,12 +182,23 @@ done
 http POST "/api/activities/$act2/seckill/0123456789abcdef0123456789abcdef" -H "Authorization: Bearer $tok5"
 is "the 6th buy attempt in a minute is 429" "$STATUS" 429
 like "429 carries Retry-After" "$(header retry-after)" '^[0-9]+$'
-# nginx's per-IP limit on the API: a burst far above it gets 429s, in JSON.
+# nginx's per-IP limit on the API: a burst far above it gets 429s, in JSON. lighttpd cannot
+# limit request rates (mod_evasive is gone since 1.4.68): there the whole burst must reach the
+# pool and be answered.
 curl -s -Z --parallel-max 32 -w '\n%{http_code}\n' "$BASE/api/activities/1?n=[1-1200]" >"$out/burst" 2>/dev/null
-like "a burst over the per-IP limit meets 429" "$(grep -c '^429$' "$out/burst")" '^[1-9][0-9]*$'
+if [ "${SECKILL_FRONT:-nginx}" = lighttpd ]; then
+	skip "a burst over the per-IP limit meets 429" "lighttpd 1.4.69 has no per-IP request rate limit"
+	is "the whole burst is answered 200 without a rate limit" "$(grep -c '^200$' "$out/burst")" 1200
+else
+	like "a burst over the per-IP limit meets 429" "$(grep -c '^429$' "$out/burst")" '^[1-9][0-9]*$'
+fi
 is "the burst saw no 5xx" "$(grep -c '^5[0-9][0-9]$' "$out/burst")" 0
-like "nginx's 429 is JSON" "$(cat "$out/burst")" '"error":"rate_limited"'
-sleep 1.5
+if [ "${SECKILL_FRONT:-nginx}" = lighttpd ]; then
+	skip "nginx's 429 is JSON" "lighttpd answers no 429 of its own"
+else
+	like "nginx's 429 is JSON" "$(cat "$out/burst")" '"error":"rate_limited"'
+	sleep 1.5
+fi
 
 # Escaping: the title with HTML and SQL metacharacters is stored as is, shown escaped.
 http GET "/activity/$act"
@@ -196,7 +207,11 @@ like "the product page escapes the title" "$BODY" 'Rush &lt;test&gt; &amp; &quot
 unlike "the product page never shows it raw" "$BODY" '<test>'
 is "the product page may be kept a second" "$(header cache-control)" "public, max-age=1"
 http GET "/activity/$act"
-is "a refresh comes from nginx's microcache" "$(header x-cache)" HIT
+if [ "${SECKILL_FRONT:-nginx}" = lighttpd ]; then
+	skip "a refresh comes from nginx's microcache" "lighttpd 1.4 has no response cache"
+else
+	is "a refresh comes from nginx's microcache" "$(header x-cache)" HIT
+fi
 http GET /
 like "the home page escapes the title" "$BODY" 'Rush &lt;test&gt; &amp; &quot;five&quot;'
 sqlt=$("$ADMIN" activity create --title "x'); DROP TABLE activities; -- <i>" --stock 1 --price-cents 1 --starts-in -1 --duration 60)

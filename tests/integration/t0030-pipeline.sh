@@ -99,6 +99,24 @@ wait_for 30 'test "$(sql "SELECT COUNT(*) FROM orders WHERE activity_id = $a3")"
 is "once it is back the retry job drains them into orders" "$(sql "SELECT COUNT(*) FROM orders WHERE activity_id = $a3")" 3
 invariants "$a3" "broker down"
 
+# --- two retry jobs at once never send one row twice ---
+a3c=$("$ADMIN" activity create --title 'Two retry jobs' --stock 30 --price-cents 100 --starts-in -1 --duration 600)
+job_stop seckill-retry
+rmqctl stop_app >/dev/null 2>&1
+for i in $(seq 43 56); do buy "$i" "$a3c" >/dev/null; done
+rmqctl start_app >/dev/null 2>&1
+is "14 rows wait, each sent once by the web" "$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $a3c AND status = 'pending' AND send_count = 1")" 14
+sql "UPDATE outbox SET next_attempt_at = UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE WHERE activity_id = $a3c"
+env $FAST "$SECKILL_BUILDDIR/jobs/seckill-retry" --once 2>/dev/null &
+env $FAST "$SECKILL_BUILDDIR/jobs/seckill-retry" --once 2>/dev/null &
+wait
+is "two retry jobs at once sent no row twice" "$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $a3c AND send_count > 2")" 0
+jobs_restart $FAST
+wait_for 20 'test "$(sql "SELECT COUNT(*) FROM orders WHERE activity_id = $a3c")" = 14'
+is "in the end each row was sent exactly once more" "$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $a3c AND send_count = 2")" 14
+is "and every one became one order" "$(sql "SELECT COUNT(*) FROM orders WHERE activity_id = $a3c")" 14
+invariants "$a3c" "two retry jobs"
+
 # --- publishing fails until outbox.max_send: the row fails, the unit comes back ---
 a3b=$("$ADMIN" activity create --title 'Given up' --stock 10 --price-cents 100 --starts-in -1 --duration 600)
 jobs_restart ${FAST/MAX_SEND=50/MAX_SEND=2}

@@ -9,9 +9,13 @@ tap_next() {
 	echo "$n"
 }
 
-pass() { echo "ok $(tap_next) - $*"; }
-fail() { echo "not ok $(tap_next) - $*"; echo x >>"$TAP_COUNT_FILE.failed"; }
+# TAP_PREFIX (e.g. "[nginx] ") goes in front of every test name: the driver runs the suite once
+# per front and numbers the runs on.
+pass() { echo "ok $(tap_next) - ${TAP_PREFIX:-}$*"; }
+fail() { echo "not ok $(tap_next) - ${TAP_PREFIX:-}$*"; echo x >>"$TAP_COUNT_FILE.failed"; }
 diag() { printf '# %s\n' "$@"; }
+# skip DESC REASON: a check that does not apply here (counted as SKIP, not as a pass)
+skip() { echo "ok $(tap_next) - ${TAP_PREFIX:-}$1 # SKIP $2"; }
 
 # is DESC GOT WANT
 is() {
