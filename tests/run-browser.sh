@@ -44,16 +44,24 @@ npm_ci() { # npm_ci DIR: installs the locked dependencies into DIR/node_modules,
 	) 9>"$BUILDDIR/tests/output/.npm-ci.lock" >"$BUILDDIR/tests/output/npm-ci.log" 2>&1 &&
 		rm -f "$BUILDDIR/tests/output/npm-ci.log"
 }
+# The npm registry out of reach (no network, a TLS proxy whose CA this system lacks): the
+# browser tests cannot get playwright-core. Under CI (or SECKILL_BROWSER_REQUIRED=1) that is a
+# failure; elsewhere the run is skipped, loudly, with npm's own words.
+npm_failed() {
+	sed 's/^/# npm: /' "$BUILDDIR/tests/output/npm-ci.log" | tail -20
+	if [ "${CI:-}" = true ] || [ -n "${SECKILL_BROWSER_REQUIRED:-}" ]; then
+		echo "Bail out! npm ci in $1 failed: see $BUILDDIR/tests/output/npm-ci.log"
+		exit 1
+	fi
+	echo "1..0 # SKIP npm could not install playwright-core in $1 (registry out of reach?)"
+	exit 0
+}
 if [ -f "$PKG/node_modules/playwright-core/package.json" ]; then
 	:
 elif [ -w "$PKG" ] && [ -n "$(find "$PKG" -maxdepth 0 -perm -u+w)" ]; then
 	# (the mode bits too: root may write anywhere, but distcheck's a-w sources stay untouched)
 	echo "# npm ci in $PKG"
-	npm_ci "$PKG" || {
-		echo "Bail out! npm ci in $PKG failed: see $BUILDDIR/tests/output/npm-ci.log"
-		sed 's/^/# /' "$BUILDDIR/tests/output/npm-ci.log" | tail -20
-		exit 1
-	}
+	npm_ci "$PKG" || npm_failed "$PKG"
 else
 	# Read-only sources (make distcheck): the package files copied into the build tree, under
 	# tests/output/ with everything else this run writes (`make clean` removes it).
@@ -62,11 +70,7 @@ else
 		echo "# $PKG is read-only: npm ci in $DEST"
 		mkdir -p "$DEST"
 		cp "$PKG/package.json" "$PKG/package-lock.json" "$DEST/" && chmod u+w "$DEST"/package*.json
-		npm_ci "$DEST" || {
-			echo "Bail out! npm ci in $DEST failed: see $BUILDDIR/tests/output/npm-ci.log"
-			sed 's/^/# /' "$BUILDDIR/tests/output/npm-ci.log" | tail -20
-			exit 1
-		}
+		npm_ci "$DEST" || npm_failed "$DEST"
 	fi
 	export NODE_PATH=$DEST/node_modules${NODE_PATH:+:$NODE_PATH}
 fi
