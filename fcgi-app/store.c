@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/time.h>
 
 #include "clock.h"
@@ -20,11 +21,38 @@ store_tv(long ms)
 	return tv;
 }
 
+/*
+ * A connection idle for a while may have been closed by a Redis restart; the close shows as a
+ * readable socket (EOF) while we expect nothing. Looking costs one poll(), so only after a
+ * second of idleness: then the next command goes to a fresh connection instead of failing.
+ */
+static void
+store_check_idle(void)
+{
+	static long long last_use;
+	long long now = clock_mono_ms();
+	struct pollfd p;
+
+	if (now - last_use > 1000) {
+		p.fd = store_ctx->fd;
+		p.events = POLLIN;
+		p.revents = 0;
+		if (poll(&p, 1, 0) != 0) {
+			log_info("redis: the idle connection was closed by the server; reconnecting");
+			redisFree(store_ctx);
+			store_ctx = NULL;
+		}
+	}
+	last_use = now;
+}
+
 redisContext *
 store_get(void)
 {
 	redisContext *c;
 
+	if (store_ctx != NULL)
+		store_check_idle();
 	if (store_ctx != NULL)
 		return store_ctx;
 	if (clock_mono_ms() < store_retry_at)

@@ -55,6 +55,16 @@ bash "$SECKILL_SRCDIR/conf/stack.sh" start >"$SECKILL_RUN_DIR/restart.log" 2>&1
 ok "the stack script brings redis back" test "$(pidof_part redis)" != "$redis_pid"
 if took=$(wait_status /healthz 200 15); then pass "healthz is 200 after redis restarted (${took}s)"
 else fail "healthz is 200 after redis restarted"; fi
+# Every worker finds its old connection closed and opens a new one, without failing a request.
+redis_pid=$(pidof_part redis)
+redis-cli -p "$SECKILL_REDIS_PORT" shutdown nosave >/dev/null 2>&1
+bash "$SECKILL_SRCDIR/conf/stack.sh" start >>"$SECKILL_RUN_DIR/restart.log" 2>&1
+sleep 1.2
+good=0
+for i in $(seq 1 12); do
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -d '' "$BASE/api/captcha")" = 200 ] && good=$((good + 1))
+done
+is "after a quick Redis restart no request fails (12 of 12)" "$good" 12
 
 # RabbitMQ drops every connection: the next check reconnects.
 HOME=$SECKILL_RUN_DIR/rabbitmq/home /usr/lib/rabbitmq/bin/rabbitmqctl -n "sk${SECKILL_AMQP_PORT}@localhost" \
