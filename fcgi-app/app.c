@@ -110,6 +110,17 @@ app_fail(struct req *req, struct resp *resp, int status, const char *code, const
 }
 
 int
+app_too_many(struct req *req, struct resp *resp, long secs, const char *code,
+    const char *message)
+{
+	char v[24];
+
+	snprintf(v, sizeof v, "%ld", secs > 0 ? secs : 1);
+	resp_header(resp, "Retry-After", v);
+	return app_fail(req, resp, 429, code, message);
+}
+
+int
 app_unavailable(struct req *req, struct resp *resp, const char *backend)
 {
 	char msg[160];

@@ -32,6 +32,9 @@ int app_page(struct req *req, struct resp *resp, int status, const char *name, c
 /* An error in the request's language: JSON under /api/, an HTML page elsewhere. */
 int app_fail(struct req *req, struct resp *resp, int status, const char *code,
     const char *message);
+/* 429 with Retry-After: secs (at least 1); code is "rate_limited" or "slow_down". */
+int app_too_many(struct req *req, struct resp *resp, long secs, const char *code,
+    const char *message);
 /* 503: the named backend is unavailable; nothing was changed. */
 int app_unavailable(struct req *req, struct resp *resp, const char *backend);
 

@@ -29,17 +29,6 @@ account_user_json(long long id, const char *username, const char *role)
 	return u;
 }
 
-/* Answers 429 with Retry-After; returns the status. */
-static int
-account_limited(struct req *req, struct resp *resp, long retry_after, const char *message)
-{
-	char secs[24];
-
-	snprintf(secs, sizeof secs, "%ld", retry_after);
-	resp_header(resp, "Retry-After", secs);
-	return app_fail(req, resp, 429, "rate_limited", message);
-}
-
 int
 api_register(struct req *req, struct resp *resp)
 {
@@ -60,7 +49,7 @@ api_register(struct req *req, struct resp *resp)
 	if ((rc = ratelimit_hit(key, conf.ratelimit_register_per_ip, 3600, &retry)) < 0)
 		return app_unavailable(req, resp, "redis");
 	if (rc > 0)
-		return account_limited(req, resp, retry, "Too many new accounts from your address.");
+		return app_too_many(req, resp, retry, "rate_limited", "Too many new accounts from your address.");
 	if (account_hash(pw, hash) != 0)
 		return app_unavailable(req, resp, "password hashing");
 	if (db_exec("INSERT INTO users (username, password_hash) VALUES (?, ?)", NULL, &id, "ss",
@@ -96,7 +85,7 @@ account_check_login(struct req *req, struct resp *resp, const char *name, const 
 	if ((rc = ratelimit_hit(key, conf.ratelimit_login_per_ip, 300, &retry)) < 0)
 		return app_unavailable(req, resp, "redis");
 	if (rc > 0)
-		return account_limited(req, resp, retry, "Too many login attempts; wait a little.");
+		return app_too_many(req, resp, retry, "rate_limited", "Too many login attempts; wait a little.");
 	/* Failed attempts per username (any case): counted on failure, checked first. */
 	snprintf(key, sizeof key, "rl:login:user:%.40s", name);
 	for (char *p = key; *p != '\0'; p++)
@@ -107,7 +96,7 @@ account_check_login(struct req *req, struct resp *resp, const char *name, const 
 		if (n < 0)
 			return app_unavailable(req, resp, "redis");
 		if (n >= conf.ratelimit_login_per_user)
-			return account_limited(req, resp, 300,
+			return app_too_many(req, resp, 300, "rate_limited",
 			    "Too many failed logins for this account; wait a few minutes.");
 	}
 	if (!account_username_ok(name) || !account_password_ok(pw)) {

@@ -128,12 +128,9 @@ api_qr_new(struct req *req, struct resp *resp)
 	snprintf(key, sizeof key, "rl:qr:ip:%s", req->remote_addr);
 	if ((rc = ratelimit_hit(key, conf.ratelimit_captcha_per_ip, 60, &retry)) < 0)
 		return app_unavailable(req, resp, "redis");
-	if (rc > 0) {
-		char v[24];
-		snprintf(v, sizeof v, "%ld", retry);
-		resp_header(resp, "Retry-After", v);
-		return app_fail(req, resp, 429, "rate_limited", "Too many QR codes; wait a little.");
-	}
+	if (rc > 0)
+		return app_too_many(req, resp, retry, "rate_limited",
+		    "Too many QR codes; wait a little.");
 	seckill_ref(id);
 	session_token(secret);
 	qr_hash(secret, sh);
@@ -259,10 +256,8 @@ api_qr_status(struct req *req, struct resp *resp)
 		goto out;
 	}
 	if (strcmp(st, "slow_down") == 0) {
-		char v2[24];
-		snprintf(v2, sizeof v2, "%ld", conf.qr_interval);
-		resp_header(resp, "Retry-After", v2);
-		status = app_fail(req, resp, 429, "slow_down", "Polling too fast; wait the interval.");
+		status = app_too_many(req, resp, conf.qr_interval, "slow_down",
+		    "Polling too fast; wait the interval.");
 		goto out;
 	}
 	if (strcmp(st, "consumed") == 0) {

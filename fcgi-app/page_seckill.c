@@ -26,16 +26,6 @@
 #include "session.h"
 #include "store.h"
 
-static int
-sk_retry_after(struct req *req, struct resp *resp, long secs, const char *message)
-{
-	char v[24];
-
-	snprintf(v, sizeof v, "%ld", secs > 0 ? secs : 1);
-	resp_header(resp, "Retry-After", v);
-	return app_fail(req, resp, 429, "rate_limited", message);
-}
-
 /* {"status":...[,"order_ref":...]}: written directly (the hot path; the values are fixed
  * words and hex refs, nothing to escape). */
 static int
@@ -67,7 +57,7 @@ api_captcha(struct req *req, struct resp *resp)
 	if ((rc = ratelimit_hit(key, conf.ratelimit_captcha_per_ip, 60, &retry)) < 0)
 		return app_unavailable(req, resp, "redis");
 	if (rc > 0)
-		return sk_retry_after(req, resp, retry, "Too many captchas; wait a little.");
+		return app_too_many(req, resp, retry, "rate_limited", "Too many captchas; wait a little.");
 	seckill_ref(id);
 	captcha_text(text, 5);
 	snprintf(key, sizeof key, "captcha:%s", id);
@@ -242,7 +232,7 @@ api_seckill(struct req *req, struct resp *resp)
 	case SK_BAD_PATH:
 		return app_fail(req, resp, 403, "bad_path", "This buy link is not valid or expired.");
 	case SK_RATE_LIMITED:
-		return sk_retry_after(req, resp, retry, "Too many attempts; wait a little.");
+		return app_too_many(req, resp, retry, "rate_limited", "Too many attempts; wait a little.");
 	case SK_NOT_WARMED:
 		metrics_inc(MC_SECKILL_UNAVAILABLE);
 		return app_unavailable(req, resp, "stock");
