@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "req.h"
 #include "resp.h"
+#include "session.h"
 
 static volatile sig_atomic_t main_stop;
 
@@ -116,6 +117,7 @@ main(int argc, char **argv)
 	/* Keep freed memory (zlib's for each captcha PNG) instead of handing it back each time. */
 	mallopt(M_TRIM_THRESHOLD, 8 << 20);
 	metrics_open(conf.app_run_dir);
+	session_cache_open(conf.app_run_dir);
 	arena_init(&arena, 32768);
 	resp_init(&resp);
 	buf_init(&out);

@@ -1,19 +1,14 @@
-#include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "clock.h"
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
+#include "shm.h"
 #include "xmem.h"
 
 static const int metrics_codes[] = {
@@ -46,13 +41,10 @@ static const struct { const char *name, *help; } metrics_names[MC_COUNTERS] = {
 #define METRICS_MAGIC 0x736b6d6574726963ULL	/* "skmetric" */
 
 struct metrics_shm {
-	uint64_t magic;
-	uint64_t size;
+	struct shm_head head;
 	uint64_t requests[METRICS_ROUTES][METRICS_NCODES];
 	uint64_t micros[METRICS_ROUTES];
 	uint64_t counters[MC_COUNTERS];
-	uint64_t revoke_seq;
-	uint64_t revoked[METRICS_REVOKED];
 	struct metrics_second {
 		uint64_t second;	/* the epoch second counted here; 0: never used */
 		uint64_t requests, sales;
@@ -82,46 +74,15 @@ metrics_private(void)
 int
 metrics_open(const char *run_dir)
 {
-	char path[4096];
-	struct stat st;
 	void *p;
-	int fd;
 
 	metrics_close();
-	snprintf(path, sizeof path, "%s/metrics.shm", run_dir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
-		log_warn("metrics: %s: %s; counting for this worker only", path, strerror(errno));
-		metrics_private();
-		return -1;
-	}
-	/* The first worker (or one after an upgrade that changed the layout) sizes and zeroes it. */
-	flock(fd, LOCK_EX);
-	if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != sizeof *metrics) {
-		if (ftruncate(fd, 0) != 0 || ftruncate(fd, (off_t)sizeof *metrics) != 0) {
-			log_warn("metrics: %s: %s; counting for this worker only", path,
-			    strerror(errno));
-			flock(fd, LOCK_UN);
-			close(fd);
-			metrics_private();
-			return -1;
-		}
-	}
-	p = mmap(NULL, sizeof *metrics, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED) {
-		log_warn("metrics: mmap %s: %s; counting for this worker only", path, strerror(errno));
-		flock(fd, LOCK_UN);
-		close(fd);
+	if ((p = shm_map(run_dir, "metrics.shm", sizeof *metrics, METRICS_MAGIC)) == NULL) {
+		log_warn("metrics: counting for this worker only");
 		metrics_private();
 		return -1;
 	}
 	metrics = p;
-	if (metrics->magic != METRICS_MAGIC || metrics->size != sizeof *metrics) {
-		memset(metrics, 0, sizeof *metrics);
-		metrics->magic = METRICS_MAGIC;
-		metrics->size = sizeof *metrics;
-	}
-	flock(fd, LOCK_UN);
-	close(fd);
 	metrics_shared = 1;
 	return 0;
 }
@@ -132,7 +93,7 @@ metrics_close(void)
 	if (metrics == NULL)
 		return;
 	if (metrics_shared)
-		munmap(metrics, sizeof *metrics);
+		shm_unmap(metrics, sizeof *metrics);
 	else
 		free(metrics);
 	metrics = NULL;
@@ -233,31 +194,6 @@ metrics_requests(int route, int status)
 		route = METRICS_ROUTES - 1;
 	return __atomic_load_n(&metrics->requests[route][metrics_code_index(status)],
 	    __ATOMIC_RELAXED);
-}
-
-void
-metrics_revoke_push(unsigned long long hash_prefix)
-{
-	uint64_t seq;
-
-	if (metrics == NULL)
-		metrics_private();
-	/* Claim a slot, fill it, then publish: readers only look below the published number. */
-	seq = __atomic_fetch_add(&metrics->revoke_seq, 1, __ATOMIC_ACQ_REL);
-	__atomic_store_n(&metrics->revoked[seq % METRICS_REVOKED], hash_prefix, __ATOMIC_RELEASE);
-}
-
-unsigned long long
-metrics_revoke_seq(void)
-{
-	return metrics ? __atomic_load_n(&metrics->revoke_seq, __ATOMIC_ACQUIRE) : 0;
-}
-
-unsigned long long
-metrics_revoke_get(unsigned long long seq)
-{
-	return metrics ? __atomic_load_n(&metrics->revoked[seq % METRICS_REVOKED],
-	    __ATOMIC_ACQUIRE) : 0;
 }
 
 static void

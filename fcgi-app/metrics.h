@@ -32,17 +32,6 @@ void metrics_inc(enum metrics_counter c);
 unsigned long long metrics_get(enum metrics_counter c);
 unsigned long long metrics_requests(int route, int status);
 /*
- * Revocations seen by the whole pool (the same shared file): a logout in one worker tells the
- * others at once, so they can drop the session from their caches. A ring of the last
- * METRICS_REVOKED token-hash prefixes and a sequence number.
- */
-#define METRICS_REVOKED 256
-void metrics_revoke_push(unsigned long long hash_prefix);
-/* The sequence number now (how many revocations were pushed since the file was made). */
-unsigned long long metrics_revoke_seq(void);
-/* The prefix pushed as number seq (valid for the last METRICS_REVOKED). */
-unsigned long long metrics_revoke_get(unsigned long long seq);
-/*
  * The last METRICS_SERIES seconds, for the admin chart: requests answered and sales (buy
  * attempts that queued an order) per wall-clock second, in a ring in the same shared file.
  * metrics_request counts the requests, metrics_inc(MC_SECKILL_QUEUED) the sales. Two workers

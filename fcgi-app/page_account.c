@@ -173,6 +173,12 @@ api_mobile_login(struct req *req, struct resp *resp)
 	if (db_select_json("SELECT token_hash FROM sessions WHERE user_id = ? AND kind = 'mobile'"
 	    " AND device_id = ? AND revoked_at IS NULL", &old, "is", id, dev) != 0)
 		return app_unavailable(req, resp, "database");
+	if (db_exec("UPDATE sessions SET revoked_at = UTC_TIMESTAMP(3) WHERE user_id = ?"
+	    " AND kind = 'mobile' AND device_id = ? AND revoked_at IS NULL", NULL, NULL, "is", id,
+	    dev) != 0) {
+		json_object_put(old);
+		return app_unavailable(req, resp, "database");
+	}
 	for (size_t i = 0; i < json_object_array_length(old); i++) {
 		struct json_object *v;
 		json_object_object_get_ex(json_object_array_get_idx(old, i), "token_hash", &v);
@@ -180,10 +186,7 @@ api_mobile_login(struct req *req, struct resp *resp)
 			session_forget((const unsigned char *)json_object_get_string(v));
 	}
 	json_object_put(old);
-	if (db_exec("UPDATE sessions SET revoked_at = UTC_TIMESTAMP(3) WHERE user_id = ?"
-	    " AND kind = 'mobile' AND device_id = ? AND revoked_at IS NULL", NULL, NULL, "is", id,
-	    dev) != 0 ||
-	    session_create(id, SESSION_MOBILE, "password", req, dev, devname,
+	if (session_create(id, SESSION_MOBILE, "password", req, dev, devname,
 	    conf.session_mobile_ttl, token, NULL) != 0)
 		return app_unavailable(req, resp, "database");
 	o = json_object_new_object();

@@ -1,9 +1,9 @@
 /*
  * Sessions: browser sessions (cookie sid + double-submit csrf) and mobile/CLI Bearer tokens.
  * Tokens are 256-bit random strings given to the client once; the database keeps only their
- * hash. Each worker caches a lookup for session.cache_ms, so the hot path does not ask MySQL
- * for every request. A logout reaches every worker of the host at once (through the pool's
- * shared file); workers on other hosts drop the session within session.cache_ms.
+ * hash. The pool caches a lookup for session.cache_ms in a file all its workers map, so the
+ * hot path does not ask MySQL for every request. A logout drops the session from that cache
+ * at once; pools on other hosts drop it within session.cache_ms.
  */
 #ifndef SK_SESSION_H
 #define SK_SESSION_H
@@ -40,13 +40,20 @@ int session_create(long long user_id, enum session_kind kind, const char *method
     char *token, char *csrf);
 /* Finds the caller's session: 0 found (out filled), 1 none or invalid, -1 backend failure. */
 int session_lookup(const struct req *req, struct auth *out);
-/* Revokes the session with this hash (and forgets it in this worker). 0 ok, -1 failure. */
+/* Revokes the session with this hash (and forgets it in the pool). 0 ok, -1 failure. */
 int session_revoke(const unsigned char hash[SESSION_HASH_LEN]);
-/* Drops the session with this hash from every worker's cache of this host (not the database). */
+/*
+ * Drops the session with this hash from the pool's cache (not the database). Call it after
+ * the database says revoked, so that no worker caches it again from an older read.
+ */
 void session_forget(const unsigned char hash[SESSION_HASH_LEN]);
 /* 1 when a cookie-authenticated request carries the session's CSRF token. */
 int session_csrf_ok(const struct req *req, const struct auth *a);
-/* Empties this worker's cache (tests). */
-void session_cache_clear(void);
+/*
+ * Maps the pool's cache ($run_dir/sessions.shm); 0 shared, -1 (logged) a cache for this
+ * worker only. Without a call the cache is this process's own.
+ */
+int session_cache_open(const char *run_dir);
+void session_cache_close(void);
 
 #endif
