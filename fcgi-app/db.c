@@ -22,11 +22,12 @@ struct db_cached {
 	MYSQL_STMT *stmt;
 };
 
-static MYSQL *db_conn;
-static long long db_retry_at;
-static struct db_cached db_stmts[DB_MAX_STMTS];
-static int db_nstmts;
-static unsigned db_errno;
+/* Per thread: a web worker's outbox relay has a connection of its own. */
+static _Thread_local MYSQL *db_conn;
+static _Thread_local long long db_retry_at;
+static _Thread_local struct db_cached db_stmts[DB_MAX_STMTS];
+static _Thread_local int db_nstmts;
+static _Thread_local unsigned db_errno;
 
 MYSQL *
 db_get(void)

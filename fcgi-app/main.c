@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "log.h"
 #include "metrics.h"
+#include "relay.h"
 #include "req.h"
 #include "resp.h"
 #include "session.h"
@@ -135,6 +136,7 @@ main(int argc, char **argv)
 		resp_reset(&resp);
 		arena_reset(&arena);
 	}
+	relay_stop();
 	log_info("worker leaving");
 	buf_free(&out);
 	resp_free(&resp);

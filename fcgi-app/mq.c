@@ -11,9 +11,10 @@
 #include "log.h"
 #include "mq.h"
 
-static amqp_connection_state_t mq_conn;
-static long long mq_retry_at;
-static uint64_t mq_next_tag;	/* delivery tag of the next publish (confirm mode) */
+/* Per thread: a web worker's outbox relay has a connection of its own. */
+static _Thread_local amqp_connection_state_t mq_conn;
+static _Thread_local long long mq_retry_at;
+static _Thread_local uint64_t mq_next_tag;	/* delivery tag of the next publish (confirm mode) */
 
 const char *
 mq_reply_text(amqp_rpc_reply_t r, char *out, size_t outlen)
@@ -324,7 +325,7 @@ mq_publish_dead(const char *body, size_t len, const char *message_id, const char
 
 /* ---- consuming ------------------------------------------------------------------------------ */
 
-static amqp_connection_state_t mq_cconn;
+static _Thread_local amqp_connection_state_t mq_cconn;
 
 int
 mq_consume_open(const char *queue, int prefetch)
@@ -419,20 +420,29 @@ mq_reject(uint64_t tag, int requeue)
 int
 mq_ping(void)
 {
-	amqp_connection_state_t c = mq_get();
-	amqp_rpc_reply_t r;
-	char why[256];
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int reused = mq_conn != NULL;	/* opened before: it may have died idle */
+		amqp_connection_state_t c = mq_get();
+		amqp_rpc_reply_t r;
+		char why[256];
 
-	if (c == NULL)
-		return -1;
-	/* A passive declare of a built-in exchange: one round trip, changes nothing. */
-	amqp_exchange_declare(c, 1, amqp_cstring_bytes("amq.direct"), amqp_cstring_bytes("direct"),
-	    1, 0, 0, 0, amqp_empty_table);
-	r = amqp_get_rpc_reply(c);
-	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-		log_err("amqp: ping: %s", mq_reply_text(r, why, sizeof why));
+		if (c == NULL)
+			return -1;
+		/* A passive declare of a built-in exchange: one round trip, changes nothing. */
+		amqp_exchange_declare(c, 1, amqp_cstring_bytes("amq.direct"),
+		    amqp_cstring_bytes("direct"), 1, 0, 0, 0, amqp_empty_table);
+		r = amqp_get_rpc_reply(c);
+		if (r.reply_type == AMQP_RESPONSE_NORMAL)
+			return 0;
 		mq_drop();
-		return -1;
+		/* A connection that died while idle (broker restarted) shows only now: once more
+		 * on a new one, which tells whether the broker itself is down (not after a
+		 * timeout: a hung broker would only make the answer wait twice as long). */
+		if (!reused || (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+		    r.library_error == AMQP_STATUS_TIMEOUT)) {
+			log_err("amqp: ping: %s", mq_reply_text(r, why, sizeof why));
+			return -1;
+		}
 	}
-	return 0;
+	return -1;
 }

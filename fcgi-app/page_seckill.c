@@ -17,9 +17,9 @@
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
-#include "mq.h"
 #include "pages.h"
 #include "ratelimit.h"
+#include "relay.h"
 #include "req.h"
 #include "resp.h"
 #include "seckill.h"
@@ -173,7 +173,7 @@ api_path(struct req *req, struct resp *resp)
 	return 200;
 }
 
-/* The winner's half: outbox row in MySQL, then publish with a confirm. 0 ok, -1 give back. */
+/* The winner's half: the outbox row in MySQL, handed to the relay. 0 ok, -1 give back. */
 static int
 sk_record_winner(const struct seckill_activity *a, long long user, const char *ref)
 {
@@ -186,15 +186,9 @@ sk_record_winner(const struct seckill_activity *a, long long user, const char *r
 	if (db_exec("INSERT INTO outbox (id, activity_id, user_id, payload) VALUES (?, ?, ?, ?)",
 	    NULL, NULL, "siis", ref, a->id, user, payload) != 0)
 		return -1;
-	/* From here the order cannot be lost: a failed publish stays pending for the retry job. */
-	if (mq_publish(MQ_ORDERS_KEY, payload, (size_t)n, ref) == 0)
-		db_exec("UPDATE outbox SET status = 'sent', send_count = send_count + 1,"
-		    " updated_at = UTC_TIMESTAMP(3) WHERE id = ? AND status = 'pending'", NULL, NULL,
-		    "s", ref);
-	else
-		db_exec("UPDATE outbox SET send_count = send_count + 1, updated_at = UTC_TIMESTAMP(3),"
-		    " last_error = 'publish not confirmed' WHERE id = ? AND status = 'pending'", NULL,
-		    NULL, "s", ref);
+	/* From here the order cannot be lost: a row not sent stays pending for the retry job. */
+	if (relay_submit(ref, payload, (size_t)n) != 0)
+		log_warn("outbox %s: the relay is full; the retry job sends it", ref);
 	return 0;
 }
 

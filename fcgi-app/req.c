@@ -152,7 +152,7 @@ req_env(const struct req *r, const char *name)
 	size_t n = strlen(name);
 
 	for (char **e = r->env; e != NULL && *e != NULL; e++)
-		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+		if (**e == *name && strncmp(*e, name, n) == 0 && (*e)[n] == '=')
 			return *e + n + 1;
 	return NULL;
 }
@@ -245,7 +245,6 @@ req_parse(struct req *r, struct arena *a, char **env, req_read_fn readfn, void *
     size_t max_body)
 {
 	const char *uri, *q, *len_s;
-	size_t n = 0;
 
 	memset(r, 0, sizeof *r);
 	r->arena = a;
@@ -253,13 +252,8 @@ req_parse(struct req *r, struct arena *a, char **env, req_read_fn readfn, void *
 	r->query = "";
 	r->path = "/";
 
-	/* Copy the params: the FastCGI library frees them at the next accept. */
-	for (char **e = env; e != NULL && *e != NULL; e++)
-		n++;
-	r->env = arena_alloc(a, (n + 1) * sizeof *r->env);
-	for (size_t i = 0; i < n; i++)
-		r->env[i] = arena_strdup(a, env[i]);
-	r->env[n] = NULL;
+	/* Not copied: a request is answered before the FastCGI library frees its params. */
+	r->env = env;
 
 	r->method_name = req_env(r, "REQUEST_METHOD");
 	if (r->method_name == NULL)

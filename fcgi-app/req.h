@@ -52,9 +52,9 @@ struct req {
 typedef int (*req_read_fn)(void *ctx, char *buf, int n);
 
 /*
- * Parses env (copied into a) and reads the body. Returns 0, or the HTTP status to answer
- * with (400 bad encoding, 413 body over max_body, 415 unsupported body type), req->error
- * saying why.
+ * Parses env (not copied: it must outlive req) and reads the body into a. Returns 0, or the
+ * HTTP status to answer with (400 bad encoding, 413 body over max_body, 415 unsupported body
+ * type), req->error saying why.
  */
 int req_parse(struct req *r, struct arena *a, char **env, req_read_fn read, void *read_ctx,
     size_t max_body);

@@ -132,23 +132,31 @@ resp_error(struct resp *r, int status, const char *code, const char *message)
 	return status;
 }
 
+/* n in decimal. */
+static void
+resp_put_uint(struct buf *out, unsigned long long n)
+{
+	char digits[24], *p = digits + sizeof digits;
+
+	do
+		*--p = (char)('0' + n % 10);
+	while ((n /= 10) != 0);
+	buf_add(out, p, (size_t)(digits + sizeof digits - p));
+}
+
 void
 resp_serialize(struct resp *r, struct buf *out)
 {
-	char num[24];
-	int n;
-
 	/* Built by hand, not with printf: this runs for every answer of a rush. */
 	buf_reset(out);
-	n = snprintf(num, sizeof num, "%d ", r->status);
 	buf_puts(out, "Status: ");
-	buf_add(out, num, (size_t)n);
+	resp_put_uint(out, (unsigned long long)r->status);
+	buf_putc(out, ' ');
 	buf_puts(out, resp_status_text(r->status));
 	buf_puts(out, "\r\nContent-Type: ");
 	buf_puts(out, r->content_type);
 	buf_puts(out, "\r\nContent-Length: ");
-	n = snprintf(num, sizeof num, "%zu", r->body.len);
-	buf_add(out, num, (size_t)n);
+	resp_put_uint(out, r->body.len);
 	buf_puts(out, "\r\nCache-Control: ");
 	buf_puts(out, r->cache_control);
 	buf_puts(out, "\r\n");

@@ -4,23 +4,37 @@
 #include "arena.h"
 #include "router.h"
 
-/* Matches one pattern against the request's segments, collecting params into req. */
+/* How many segments a pattern has ("/api/me" two). */
+static size_t
+router_segments(const char *p)
+{
+	size_t n = 0;
+
+	for (; *p != '\0'; p++)
+		if (*p != '/' && (p[-1] == '/'))
+			n++;
+	return n;
+}
+
+/*
+ * Matches one pattern against the request's segments; with keep, collects the :params into
+ * req (only then: most patterns tried do not match, and need no copies).
+ */
 static int
-router_match_one(const char *pattern, struct req *req)
+router_match_one(const char *pattern, struct req *req, int keep)
 {
 	const char *p = pattern;
 	size_t i = 0;
 
-	req->path_params.n = 0;
+	if (*p != '/' || router_segments(p) != req->nseg)
+		return 0;
 	while (*p == '/')
 		p++;
 	while (*p != '\0') {
 		const char *end = strchr(p, '/');
 		size_t plen = end ? (size_t)(end - p) : strlen(p);
-
-		if (i >= req->nseg)
-			return 0;
 		const char *seg = req->seg[i++];
+
 		if (*p == ':') {
 			/* ":name" or ":name.ext": the value is the segment without the suffix. */
 			const char *dot = memchr(p, '.', plen);
@@ -29,16 +43,17 @@ router_match_one(const char *pattern, struct req *req)
 			size_t seglen = strlen(seg);
 			if (seglen <= slen || (slen && memcmp(seg + seglen - slen, dot, slen) != 0))
 				return 0;
-			kv_add(req->arena, &req->path_params, arena_strndup(req->arena, p + 1, nlen),
-			    arena_strndup(req->arena, seg, seglen - slen));
-		} else if (strlen(seg) != plen || memcmp(seg, p, plen) != 0) {
+			if (keep)
+				kv_add(req->arena, &req->path_params, arena_strndup(req->arena, p + 1,
+				    nlen), arena_strndup(req->arena, seg, seglen - slen));
+		} else if (strncmp(seg, p, plen) != 0 || seg[plen] != '\0') {
 			return 0;
 		}
 		p += plen;
 		while (*p == '/')
 			p++;
 	}
-	return i == req->nseg;
+	return 1;
 }
 
 int
@@ -47,14 +62,14 @@ router_match(const struct route *routes, int n, struct req *req, unsigned *allow
 	unsigned method = req->method == REQ_HEAD ? REQ_GET | REQ_HEAD : (unsigned)req->method;
 
 	*allowed = 0;
+	req->path_params.n = 0;
 	for (int i = 0; i < n; i++) {
-		if (!router_match_one(routes[i].pattern, req))
+		if (!router_match_one(routes[i].pattern, req, 0))
 			continue;
 		if (routes[i].methods & method)
-			return i;
+			return router_match_one(routes[i].pattern, req, 1) ? i : ROUTER_NOT_FOUND;
 		*allowed |= routes[i].methods;
 	}
-	req->path_params.n = 0;
 	return *allowed ? ROUTER_BAD_METHOD : ROUTER_NOT_FOUND;
 }
 

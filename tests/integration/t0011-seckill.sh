@@ -47,7 +47,11 @@ is "the other 25 were sold out" "$(cat "$out"/r* | jq -r .status | grep -c '^sol
 is "Redis stock is 0" "$(rcli GET "sk:{a$act}:stock")" 0
 is "Redis holds 5 buyers" "$(rcli HLEN "sk:{a$act}:buyers")" 5
 is "5 outbox rows in MySQL" "$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $act")" 5
+# Confirmed rows are marked sent in batches, within 200 ms (or taken by the consumer first).
+wait_for 3 'test "$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $act AND status IN ('\''sent'\'', '\''consumed'\'')")" = 5'
 is "all 5 published and confirmed" "$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $act AND status IN ('sent', 'consumed')")" 5
+wait_for 3 'test "$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $act AND send_count = 1")" = 5'
+is "each counted as sent exactly once" "$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $act AND send_count = 1")" 5
 refs=$(cat "$out"/r* | jq -r 'select(.status == "queued") | .order_ref' | sort | tr '\n' ' ')
 is "order_ref is the outbox id" "$(sql "SELECT id FROM outbox WHERE activity_id = $act ORDER BY id" | tr '\n' ' ')" "$refs"
 
@@ -248,4 +252,4 @@ is "once MySQL takes it again the same buyer wins" "$(json .status)" queued
 is "outbox rows match the units sold" "$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $act4")" 2
 
 http GET /healthz
-is "healthz is still 200 after the sale" "$STATUS" 200
+is "healthz is still 200 after the sale" "$STATUS $BODY" "200 {\"redis\":\"ok\",\"mysql\":\"ok\",\"amqp\":\"ok\"}"
