@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 #include <sodium.h>
@@ -147,7 +148,7 @@ admin_users_gen(int argc, char **argv)
 	long long count = -1;
 	const char *prefix = NULL, *path = NULL;
 	FILE *out;
-	int rc = 1;
+	int rc = 1, tty = isatty(STDERR_FILENO);
 
 	for (int i = 0; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -200,10 +201,12 @@ admin_users_gen(int argc, char **argv)
 		}
 		if (db_commit() != 0)
 			goto out;
+		/* Progress: one line rewritten on a terminal, a line each in a log. */
 		if (count >= 2000)
-			fprintf(stderr, "\rusers gen: %lld / %lld", done, count);
+			fprintf(stderr, tty ? "\rusers gen: %lld / %lld" : "users gen: %lld / %lld\n",
+			    done, count);
 	}
-	if (count >= 2000)
+	if (count >= 2000 && tty)
 		fputc('\n', stderr);
 	rc = 0;
 out:

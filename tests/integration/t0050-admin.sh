@@ -34,6 +34,11 @@ act=$("$ADMIN" activity create --title 'Admin <view> & "count"' --stock 3 --pric
 	--starts-in -1 --duration 600)
 like "an activity for the dashboard" "$act" '^[0-9]+$'
 "$ADMIN" users gen --count 5 --prefix adm_ --out "$out/users" 2>/dev/null
+# Many users: a progress line per thousand (each on its own line when not on a terminal).
+"$ADMIN" users gen --count 2000 --prefix many_ --out "$out/many" 2>"$out/many.err"
+is "users gen writes 2000 users" "$(wc -l <"$out/many")" 2000
+is "users gen shows its progress, a line each" "$(cat "$out/many.err")" "users gen: 1000 / 2000
+users gen: 2000 / 2000"
 user() { sed -n "$1p" "$out/users" | cut -f"$2"; }	# user N FIELD (1 id, 3 token)
 buy() {	# buy N: captcha (answer read from Redis), path, buy; prints the status
 	local tok c p
