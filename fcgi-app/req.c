@@ -215,6 +215,27 @@ req_split_path(struct req *r, const char *p, size_t len)
 	r->path = display;
 	r->nseg = 0;
 	r->trailing_slash = len > 1 && p[len - 1] == '/';
+	if (memchr(p, '%', len) == NULL) {
+		/* Nothing was encoded: the segments are pieces of a copy of the decoded path. */
+		char *c = arena_strndup(r->arena, display, len), *cend = c + len;
+
+		while (c < cend) {
+			char *slash;
+
+			while (c < cend && *c == '/')
+				c++;
+			if (c == cend)
+				break;
+			if (r->nseg == REQ_MAX_SEGMENTS)
+				return -1;
+			r->seg[r->nseg++] = c;
+			if ((slash = memchr(c, '/', (size_t)(cend - c))) == NULL)
+				break;
+			*slash = '\0';
+			c = slash + 1;
+		}
+		return 0;
+	}
 	while (p < end) {
 		const char *s = p + 1, *slash = memchr(s, '/', (size_t)(end - s));
 		const char *send = slash ? slash : end;

@@ -56,6 +56,29 @@ router_match_one(const char *pattern, struct req *req, int keep)
 	return 1;
 }
 
+/*
+ * The segment count of each pattern of the last table matched, counted once: most patterns
+ * are ruled out by it alone. A table of more routes than it holds is counted each time.
+ */
+#define ROUTER_COUNTED 128
+static const struct route *router_counted_for;
+static unsigned char router_counted[ROUTER_COUNTED];
+
+static int
+router_may_match(const struct route *routes, int n, int i, const struct req *req)
+{
+	if (n > ROUTER_COUNTED)
+		return 1;
+	if (router_counted_for != routes) {
+		for (int k = 0; k < n; k++) {
+			size_t c = routes[k].pattern[0] == '/' ? router_segments(routes[k].pattern) : 0;
+			router_counted[k] = (unsigned char)(c < 255 ? c : 255);
+		}
+		router_counted_for = routes;
+	}
+	return router_counted[i] == req->nseg;
+}
+
 int
 router_match(const struct route *routes, int n, struct req *req, unsigned *allowed)
 {
@@ -64,7 +87,8 @@ router_match(const struct route *routes, int n, struct req *req, unsigned *allow
 	*allowed = 0;
 	req->path_params.n = 0;
 	for (int i = 0; i < n; i++) {
-		if (!router_match_one(routes[i].pattern, req, 0))
+		if (!router_may_match(routes, n, i, req) ||
+		    !router_match_one(routes[i].pattern, req, 0))
 			continue;
 		if (routes[i].methods & method)
 			return router_match_one(routes[i].pattern, req, 1) ? i : ROUTER_NOT_FOUND;

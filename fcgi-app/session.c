@@ -209,7 +209,7 @@ session_create(long long user_id, enum session_kind kind, const char *method,
 static const char *
 session_presented(const struct req *req, int *via_bearer)
 {
-	const char *h = req_header(req, "Authorization");
+	const char *h = req_env(req, "HTTP_AUTHORIZATION");
 
 	*via_bearer = 0;
 	if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
