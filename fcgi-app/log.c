@@ -1,5 +1,6 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +14,13 @@ void
 log_set_level(enum log_level level)
 {
 	log_min = level;
+}
+
+enum log_level
+log_level_named(const char *name)
+{
+	return strcmp(name, "debug") == 0 ? LOG_DEBUG : strcmp(name, "warn") == 0 ? LOG_WARN :
+	    strcmp(name, "error") == 0 ? LOG_ERR : LOG_INFO;
 }
 
 void

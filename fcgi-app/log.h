@@ -7,6 +7,8 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERR };
 extern enum log_level log_min;
 
 void log_set_level(enum log_level level);
+/* The level named by log.level: "debug", "warn", "error"; anything else is info. */
+enum log_level log_level_named(const char *name);
 void log_set_name(const char *name);
 void log_write(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -88,9 +88,7 @@ main(int argc, char **argv)
 		conf_dump(&conf, stdout);
 		return 0;
 	}
-	log_set_level(strcmp(conf.log_level, "debug") == 0 ? LOG_DEBUG :
-	    strcmp(conf.log_level, "warn") == 0 ? LOG_WARN :
-	    strcmp(conf.log_level, "error") == 0 ? LOG_ERR : LOG_INFO);
+	log_set_level(log_level_named(conf.log_level));
 	if (app_init(err, sizeof err) != 0) {
 		fprintf(stderr, "seckill-fcgi: %s\n", err);
 		return 2;

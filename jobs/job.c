@@ -30,9 +30,7 @@ job_init(const char *name)
 		fprintf(stderr, "%s: configuration: %s\n", name, err);
 		exit(2);
 	}
-	log_set_level(strcmp(conf.log_level, "debug") == 0 ? LOG_DEBUG :
-	    strcmp(conf.log_level, "warn") == 0 ? LOG_WARN :
-	    strcmp(conf.log_level, "error") == 0 ? LOG_ERR : LOG_INFO);
+	log_set_level(log_level_named(conf.log_level));
 	if (sodium_init() < 0) {
 		fprintf(stderr, "%s: libsodium cannot start\n", name);
 		exit(1);

@@ -80,21 +80,8 @@ else
 	export NODE_PATH=$DEST/node_modules${NODE_PATH:+:$NODE_PATH}
 fi
 
-# ---- the stack: four free loopback ports in a row (and AMQP's dist port, +10000, free too)
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick_ports() {
-	local base tries=0
-	while [ $tries -lt 50 ]; do
-		base=$((21000 + (RANDOM % 900) * 10))
-		if port_free $base && port_free $((base + 1)) && port_free $((base + 2)) &&
-			port_free $((base + 3)) && port_free $((base + 10003)); then
-			echo $base
-			return 0
-		fi
-		tries=$((tries + 1))
-	done
-	return 1
-}
+# ---- the stack, on free private ports
+. "$SRCDIR/tests/lib/ports.sh"
 
 export SECKILL_CONF=$SRCDIR/conf/seckill.conf SECKILL_APP_TEMPLATES=$SRCDIR/templates
 # One client (127.0.0.1) plays every user: the per-IP limits are raised, as for the

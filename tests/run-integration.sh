@@ -17,22 +17,7 @@ nginx | lighttpd) FRONTS=$SECKILL_FRONT ;;
 *) echo "Bail out! SECKILL_FRONT=$SECKILL_FRONT: use nginx, lighttpd or both"; exit 1 ;;
 esac
 
-# Four free loopback ports in a row (and AMQP's dist port, +10000, free too), not the ones the
-# previous front's stack used (its RabbitMQ node name is made from the port).
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick_ports() {
-	local base tries=0
-	while [ $tries -lt 50 ]; do
-		base=$((21000 + (RANDOM % 900) * 10))
-		if [ "$base" != "${LAST_BASE:-}" ] && port_free $base && port_free $((base + 1)) &&
-			port_free $((base + 2)) && port_free $((base + 3)) && port_free $((base + 10003)); then
-			echo $base
-			return 0
-		fi
-		tries=$((tries + 1))
-	done
-	return 1
-}
+. "$SRCDIR/tests/lib/ports.sh"
 
 export SECKILL_CONF=$SRCDIR/conf/seckill.conf SECKILL_APP_TEMPLATES=$SRCDIR/templates
 # One client (127.0.0.1) plays every buyer here: the per-IP limits are raised so that only the
@@ -78,7 +63,7 @@ CURL_POST_CL0='curl() {
 run_front() (
 	front=$1
 	export SECKILL_FRONT=$front TAP_PREFIX="[$front] "
-	base=$(pick_ports) || { echo "Bail out! no free ports"; exit 1; }
+	base=$(pick_ports "${LAST_BASE:-}") || { echo "Bail out! no free ports"; exit 1; }
 	echo "$base" >"$TAPDIR/last-base"
 	export SECKILL_HTTP_PORT=$base SECKILL_REDIS_PORT=$((base + 1))
 	export SECKILL_MYSQL_PORT=$((base + 2)) SECKILL_AMQP_PORT=$((base + 3))

@@ -37,24 +37,9 @@
   let expiryTimer = 0;
 
   /* ---- view helpers ---- */
-  function show(name) {
-    view = name;
-    for (const el of box.querySelectorAll('[data-view]')) el.hidden = el.getAttribute('data-view') !== name;
-  }
-
-  function say(text, kind, link) {
-    msgEl.textContent = text;
-    msgEl.className = 'buy-msg msg-' + (kind || 'error');
-    if (link) {
-      const a = document.createElement('a');
-      a.href = link.href;
-      a.textContent = link.text;
-      msgEl.append(' ', a);
-    }
-    msgEl.hidden = false;
-  }
-
-  function hush() { msgEl.hidden = true; msgEl.textContent = ''; }
+  const ui = sk.panel(box, msgEl);
+  const { say, hush } = ui;
+  function show(name) { view = name; ui.show(name); }
 
   function closed(text, link) {
     hush();

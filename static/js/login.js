@@ -22,19 +22,7 @@
   }
   for (const t of tabs) t.addEventListener('click', () => select(t));
 
-  /* ---- where to go afterwards: a local path only ("/x", never "//x" or "/\x") ---- */
-  function safeNext(v) {
-    if (typeof v !== 'string' || v[0] !== '/' || v[1] === '/' || /[\\\u0000-\u001f]/.test(v)) return '/';
-    try {
-      const u = new URL(v, window.location.origin);
-      if (u.origin !== window.location.origin || /^\/(login|register)\b/.test(u.pathname)) return '/';
-      return u.pathname + u.search + u.hash;
-    } catch (e) {
-      return '/';
-    }
-  }
-  const next = safeNext(form.getAttribute('data-next') ||
-    new URLSearchParams(window.location.search).get('next') || '/');
+  const next = sk.nextPath(form);
 
   function say(text, field) {
     msg.textContent = text;

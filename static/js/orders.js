@@ -20,33 +20,10 @@
   const label = btn ? btn.textContent : '';
   const BUSY = 'Busy, please try again in a moment — you were not charged.';
 
-  let fmt = null;   /* as seckill.js shows <time data-ms> */
-  try {
-    fmt = new Intl.DateTimeFormat(undefined, {
-      weekday: 'short', month: 'short', day: 'numeric',
-      hour: '2-digit', minute: '2-digit', second: '2-digit'
-    });
-  } catch (e) { fmt = null; }
   let status = box.getAttribute('data-status');
   let busy = false, expired = false;
 
-  function show(name) {
-    for (const el of box.querySelectorAll('[data-view]')) el.hidden = el.getAttribute('data-view') !== name;
-  }
-
-  function say(text, kind, link) {
-    msgEl.textContent = text;
-    msgEl.className = 'buy-msg msg-' + (kind || 'error');
-    if (link) {
-      const a = document.createElement('a');
-      a.href = link.href;
-      a.textContent = link.text;
-      msgEl.append(' ', a);
-    }
-    msgEl.hidden = false;
-  }
-
-  function hush() { msgEl.hidden = true; msgEl.textContent = ''; }
+  const { show, say, hush } = sk.panel(box, msgEl);
 
   function setStatus(s, text, closed) {
     status = s;
@@ -68,12 +45,8 @@
     const at = Number(o && o.paid_at);
     const span = part('paid-at');
     if (span && isFinite(at) && at > 0) {
-      const t = document.createElement('time');
-      const d = new Date(at);
-      t.dateTime = d.toISOString();
-      t.textContent = fmt ? fmt.format(d) : d.toLocaleString();
       span.textContent = ' on ';
-      span.appendChild(t);
+      span.appendChild(sk.timeEl(at));
     }
     show('paid');
   }

@@ -43,19 +43,7 @@
     const newBtn = panel.querySelector('[data-action="qr-new"]');
     if (!tab || !img || !statusEl || !newBtn) return;
 
-    /* Where to go afterwards: a local path only — the same rule as login.js. */
-    function safeNext(v) {
-      if (typeof v !== 'string' || v[0] !== '/' || v[1] === '/' || /[\\\u0000-\u001f]/.test(v)) return '/';
-      try {
-        const u = new URL(v, window.location.origin);
-        if (u.origin !== window.location.origin || /^\/(login|register)\b/.test(u.pathname)) return '/';
-        return u.pathname + u.search + u.hash;
-      } catch (e) {
-        return '/';
-      }
-    }
-    const next = safeNext((form && form.getAttribute('data-next')) ||
-      new URLSearchParams(window.location.search).get('next') || '/');
+    const next = sk.nextPath(form);
 
     let gen = 0;          /* bumped for every new code: answers about an older one are dropped */
     let code = null;      /* { id, expiresAt (local ms), interval (ms) } */

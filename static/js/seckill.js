@@ -10,6 +10,10 @@
  *   sk.cooldown(sec, tick, done)  calls tick(secondsLeft) every second, then done()
  *   sk.serverNow()             the server's clock (body data-server-ms), in epoch ms
  *   sk.countdown(el, targetMs, onZero)  (re)starts a countdown in el by the server clock
+ *   sk.timeEl(ms)              a new <time> showing epoch ms as the page shows its times
+ *   sk.panel(box, msgEl)       {show(view), say(text, kind, link), hush()} for a box of
+ *                              [data-view] elements and its message line
+ *   sk.nextPath(form)          where to go after a login (data-next or ?next=, this site only)
  */
 (function () {
   'use strict';
@@ -31,6 +35,52 @@
       el.textContent = fmt ? fmt.format(d) : d.toLocaleString();
       el.title = d.toISOString();
     }
+  }
+
+  /* A new <time> for epoch ms, shown as formatTimes shows the server-rendered ones. */
+  function timeEl(ms) {
+    const t = document.createElement('time');
+    const d = new Date(ms);
+    t.dateTime = d.toISOString();
+    t.textContent = fmt ? fmt.format(d) : d.toLocaleString();
+    return t;
+  }
+
+  /* ---- where to go after a login: the form's data-next, else ?next=; a path of this site
+     only ("/x", never "//x" or "/\\x", not /login or /register again), else "/" ---- */
+  function nextPath(form) {
+    const v = (form && form.getAttribute('data-next')) ||
+      new URLSearchParams(window.location.search).get('next') || '/';
+    if (typeof v !== 'string' || v[0] !== '/' || v[1] === '/' || /[\\\u0000-\u001f]/.test(v)) return '/';
+    try {
+      const u = new URL(v, window.location.origin);
+      if (u.origin !== window.location.origin || /^\/(login|register)\b/.test(u.pathname)) return '/';
+      return u.pathname + u.search + u.hash;
+    } catch (e) {
+      return '/';
+    }
+  }
+
+  /* ---- a panel: views ([data-view], one shown at a time) and a message line ---- */
+  function panel(box, msgEl) {
+    return {
+      show(name) {
+        for (const el of box.querySelectorAll('[data-view]')) el.hidden = el.getAttribute('data-view') !== name;
+      },
+      /* kind: error (default) | info | ok; link: {href, text} after the text */
+      say(text, kind, link) {
+        msgEl.textContent = text;
+        msgEl.className = 'buy-msg msg-' + (kind || 'error');
+        if (link) {
+          const a = document.createElement('a');
+          a.href = link.href;
+          a.textContent = link.text;
+          msgEl.append(' ', a);
+        }
+        msgEl.hidden = false;
+      },
+      hush() { msgEl.hidden = true; msgEl.textContent = ''; }
+    };
   }
 
   /* ---- server clock: offset = server_ms - Date.now(), taken once at load ---- */
@@ -166,7 +216,7 @@
 
   window.sk = {
     cookie: cookie, api: api, message: message, retryAfter: retryAfter, cooldown: cooldown,
-    serverNow: serverNow, countdown: countdown
+    serverNow: serverNow, countdown: countdown, timeEl: timeEl, panel: panel, nextPath: nextPath
   };
 
   /* ---- nav: cached pages are rendered logged-out (<ul data-auth="anon">); with a csrf

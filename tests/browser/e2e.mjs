@@ -294,6 +294,8 @@ async function main() {
     await shopper.click('#pay [data-action="pay"]');
     await visible(shopper, '#pay [data-view="paid"]');
     await shopper.waitForFunction(() => document.getElementById('order-badge').textContent.trim() === 'Paid');
+    const paidAt = (await shopper.textContent('#pay [data-role="paid-at"] time')) || '';
+    if (!/\d/.test(paidAt)) throw new Error(`the paid view says when as '${paidAt}'`);
     // The server agrees: the page rendered anew says paid too, with no Pay button.
     await shopper.reload();
     await visible(shopper, '#pay [data-view="paid"]');

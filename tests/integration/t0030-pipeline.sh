@@ -13,15 +13,16 @@ ok "the jobs run again with short timeouts" test -n "$(job_child seckill-consume
 user() { sed -n "$1p" "$out/users" | cut -f"$2"; }	# user N FIELD (1 id, 3 token)
 buy() {	# buy N ACTIVITY [TIMEFILE]: prints the status the buy got (paths are off for nobody:
 	# captcha); with TIMEFILE, writes there how long the buy itself took, in seconds
-	local tok c p
+	local tok c p res
 	tok=$(user "$1" 3)
 	c=$(curl -s -X POST -H "Authorization: Bearer $tok" "$BASE/api/captcha" | jq -r .captcha_id)
 	p=$(curl -s -X POST -H "Authorization: Bearer $tok" -H "$J" \
 		--data "{\"captcha_id\":\"$c\",\"captcha_answer\":\"$(rcli GET "captcha:$c")\"}" \
 		"$BASE/api/activities/$2/path" | jq -r .path)
-	curl -s -X POST -H "Authorization: Bearer $tok" -o "$out/buy.json" -w '%{time_total}' \
-		"$BASE/api/activities/$2/seckill/$p" >"${3:-/dev/null}"
-	jq -r .status "$out/buy.json"
+	res=$(curl -s -X POST -H "Authorization: Bearer $tok" -w '\n%{time_total}' \
+		"$BASE/api/activities/$2/seckill/$p")
+	[ -n "${3:-}" ] && printf '%s\n' "${res##*$'\n'}" >"$3"
+	printf '%s\n' "${res%$'\n'*}" | jq -r .status
 }
 result() { curl -s -H "Authorization: Bearer $(user "$1" 3)" "$BASE/api/activities/$2/result" | jq -r "${3:-.status}"; }
 quiet() {	# quiet ACTIVITY: no outbox row in flight

@@ -1,0 +1,18 @@
+# Free loopback ports for a private stack (sourced by the test runners).
+# pick_ports [AVOID]: prints a base B with B..B+3 (HTTP, Redis, MariaDB, AMQP) and B+10003 (AMQP's
+# distribution port) all free, other than AVOID (a previous stack's base, whose RabbitMQ node
+# name is made from it); fails after 50 tries.
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+pick_ports() {
+	local base tries=0
+	while [ $tries -lt 50 ]; do
+		base=$((21000 + (RANDOM % 900) * 10))
+		if [ "$base" != "${1:-}" ] && port_free $base && port_free $((base + 1)) &&
+			port_free $((base + 2)) && port_free $((base + 3)) && port_free $((base + 10003)); then
+			echo $base
+			return 0
+		fi
+		tries=$((tries + 1))
+	done
+	return 1
+}
