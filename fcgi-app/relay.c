@@ -1,4 +1,5 @@
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,10 @@ relay_main(void *arg)
 		}
 		if (relay_stopping && clock_mono_ms() > relay_give_up_at) {
 			log_warn("relay: leaving %u rows pending for the retry job", relay_count);
+			pthread_mutex_unlock(&relay_lock);
+			if (nsent > 0)
+				relay_mark_sent(sent, nsent);
+			pthread_mutex_lock(&relay_lock);
 			break;
 		}
 		it = relay_ring[relay_head];
@@ -111,8 +116,17 @@ relay_submit(const char *ref, const char *payload, size_t len)
 	if (!relay_running) {
 		if (relay_ring == NULL)
 			relay_ring = xcalloc(RELAY_QUEUE, sizeof *relay_ring);
+		sigset_t all, old;
+		int started;
+
 		mysql_library_init(0, NULL, NULL);	/* once, before a second thread uses it */
-		if (pthread_create(&relay_thread, NULL, relay_main, NULL) != 0) {
+		/* Signals are the main thread's (SIGTERM must interrupt its accept): the relay
+		 * starts with all of them blocked. */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		started = pthread_create(&relay_thread, NULL, relay_main, NULL) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (!started) {
 			log_err("relay: cannot start its thread");
 			goto out;
 		}
