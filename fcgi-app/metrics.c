@@ -36,6 +36,10 @@ static const struct { const char *name, *help; } metrics_names[MC_COUNTERS] = {
 		"Requests that found MySQL unreachable." },
 	[MC_BACKEND_AMQP_DOWN] = { "seckill_backend_amqp_failures_total",
 		"Requests that found RabbitMQ unreachable." },
+	[MC_RELAY_PUBLISHED] = { "seckill_relay_published_total",
+		"Winners' outbox rows the workers' relays published, confirmed by the broker." },
+	[MC_RELAY_NOT_SENT] = { "seckill_relay_not_sent_total",
+		"Winners' outbox rows the relays could not send (left pending for seckill-retry)." },
 };
 
 #define METRICS_MAGIC 0x736b6d6574726963ULL	/* "skmetric" */

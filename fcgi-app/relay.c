@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "mq.h"
 #include "relay.h"
 #include "seckill.h"
@@ -88,12 +89,15 @@ relay_main(void *arg)
 		relay_count--;
 		pthread_mutex_unlock(&relay_lock);
 		if (mq_publish(MQ_ORDERS_KEY, it.payload, it.len, it.ref) == 0) {
+			metrics_inc(MC_RELAY_PUBLISHED);
 			memcpy(sent[nsent++], it.ref, sizeof it.ref);
-		} else if (db_exec("UPDATE outbox SET send_count = send_count + 1,"
-		    " updated_at = UTC_TIMESTAMP(3), last_error = 'publish not confirmed'"
-		    " WHERE id = ? AND status = 'pending'", NULL, NULL, "s", it.ref) != 0) {
-			log_warn("relay: outbox %s: publish and its count failed; the retry job"
-			    " sends it", it.ref);
+		} else {
+			metrics_inc(MC_RELAY_NOT_SENT);
+			if (db_exec("UPDATE outbox SET send_count = send_count + 1,"
+			    " updated_at = UTC_TIMESTAMP(3), last_error = 'publish not confirmed'"
+			    " WHERE id = ? AND status = 'pending'", NULL, NULL, "s", it.ref) != 0)
+				log_warn("relay: outbox %s: publish and its count failed; the retry"
+				    " job sends it", it.ref);
 		}
 		pthread_mutex_lock(&relay_lock);
 	}
@@ -132,8 +136,10 @@ relay_submit(const char *ref, const char *payload, size_t len)
 		}
 		relay_running = 1;
 	}
-	if (relay_count == RELAY_QUEUE)
+	if (relay_count == RELAY_QUEUE) {
+		metrics_inc(MC_RELAY_NOT_SENT);
 		goto out;
+	}
 	it = &relay_ring[(relay_head + relay_count) % RELAY_QUEUE];
 	memcpy(it->ref, ref, SECKILL_REF_LEN + 1);
 	memcpy(it->payload, payload, len);

@@ -35,6 +35,7 @@ while IFS=$'\t' read -r uid name token; do
 	echo "$token $(path_for "$token")" >"$out/p$i"
 done <"$out/users"
 like "each buyer got a path" "$(cat "$out"/p* | awk '{ print $2 }' | sort -u | wc -l)" '^30$'
+published=$(metric_now seckill_relay_published_total)
 for i in $(seq 1 30); do
 	read -r token path <"$out/p$i"
 	curl -s -o "$out/r$i" -w '%{http_code}\n' -X POST -H "Authorization: Bearer $token" \
@@ -50,6 +51,8 @@ is "5 outbox rows in MySQL" "$(sql "SELECT COUNT(*) FROM outbox WHERE activity_i
 # Confirmed rows are marked sent in batches, within 200 ms (or taken by the consumer first).
 wait_for 3 'test "$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $act AND status IN ('\''sent'\'', '\''consumed'\'')")" = 5'
 is "all 5 published and confirmed" "$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $act AND status IN ('sent', 'consumed')")" 5
+wait_for 3 'test "$(($(metric_now seckill_relay_published_total) - published))" -ge 5'
+is "/metrics counts the 5 the relays published" "$(($(metric_now seckill_relay_published_total) - published))" 5
 wait_for 3 'test "$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $act AND send_count = 1")" = 5'
 is "each counted as sent exactly once" "$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $act AND send_count = 1")" 5
 refs=$(cat "$out"/r* | jq -r 'select(.status == "queued") | .order_ref' | sort | tr '\n' ' ')

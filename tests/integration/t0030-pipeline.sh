@@ -93,8 +93,11 @@ invariants "$a2" "consumer crash"
 
 # --- RabbitMQ stopped while buyers are winning, then started ---
 a3=$("$ADMIN" activity create --title 'Broker down' --stock 10 --price-cents 100 --starts-in -1 --duration 600)
+not_sent=$(metric_now seckill_relay_not_sent_total)
 rmqctl stop_app >/dev/null 2>&1
 for i in 25 26 27; do is "a buyer wins while the broker is down" "$(buy "$i" "$a3")" queued; done
+wait_for 10 'test "$(($(metric_now seckill_relay_not_sent_total) - not_sent))" -ge 3'
+is "/metrics counts the 3 rows the relays could not send" "$(($(metric_now seckill_relay_not_sent_total) - not_sent))" 3
 like "their outbox rows wait as pending" "$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $a3 AND status = 'pending'")" '^[1-3]$'
 http GET /healthz
 is "healthz names amqp while the broker is down" "$(json .amqp)" down

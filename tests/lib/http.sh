@@ -21,3 +21,6 @@ header() {
 json() {
 	jq -r "$1" <<<"$BODY" 2>/dev/null
 }
+
+# metric_now NAME: the pool's value of a /metrics counter now (0 when absent)
+metric_now() { curl -s "$BASE/metrics" | awk -v m="$1" '$1 == m { v = $2 } END { print v + 0 }'; }
