@@ -10,23 +10,24 @@ router_segments(const char *p)
 {
 	size_t n = 0;
 
-	for (; *p != '\0'; p++)
-		if (*p != '/' && (p[-1] == '/'))
+	for (size_t i = 0; p[i] != '\0'; i++)
+		if (p[i] != '/' && (i == 0 || p[i - 1] == '/'))
 			n++;
 	return n;
 }
 
 /*
- * Matches one pattern against the request's segments; with keep, collects the :params into
- * req (only then: most patterns tried do not match, and need no copies).
+ * Matches one pattern of as many segments as the request has (router_may_match said so)
+ * against them, collecting the :params into req.
  */
 static int
-router_match_one(const char *pattern, struct req *req, int keep)
+router_match_one(const char *pattern, struct req *req)
 {
 	const char *p = pattern;
 	size_t i = 0;
 
-	if (*p != '/' || router_segments(p) != req->nseg)
+	req->path_params.n = 0;
+	if (*p != '/')
 		return 0;
 	while (*p == '/')
 		p++;
@@ -43,9 +44,8 @@ router_match_one(const char *pattern, struct req *req, int keep)
 			size_t seglen = strlen(seg);
 			if (seglen <= slen || (slen && memcmp(seg + seglen - slen, dot, slen) != 0))
 				return 0;
-			if (keep)
-				kv_add(req->arena, &req->path_params, arena_strndup(req->arena, p + 1,
-				    nlen), arena_strndup(req->arena, seg, seglen - slen));
+			kv_add(req->arena, &req->path_params, arena_strndup(req->arena, p + 1, nlen),
+			    arena_strndup(req->arena, seg, seglen - slen));
 		} else if (strncmp(seg, p, plen) != 0 || seg[plen] != '\0') {
 			return 0;
 		}
@@ -57,8 +57,9 @@ router_match_one(const char *pattern, struct req *req, int keep)
 }
 
 /*
- * The segment count of each pattern of the last table matched, counted once: most patterns
- * are ruled out by it alone. A table of more routes than it holds is counted each time.
+ * Whether pattern i has as many segments as the request: most patterns are ruled out by
+ * this alone. The counts of the last table matched are kept (a table of more routes than
+ * that holds is counted each time).
  */
 #define ROUTER_COUNTED 128
 static const struct route *router_counted_for;
@@ -68,10 +69,10 @@ static int
 router_may_match(const struct route *routes, int n, int i, const struct req *req)
 {
 	if (n > ROUTER_COUNTED)
-		return 1;
+		return router_segments(routes[i].pattern) == req->nseg;
 	if (router_counted_for != routes) {
 		for (int k = 0; k < n; k++) {
-			size_t c = routes[k].pattern[0] == '/' ? router_segments(routes[k].pattern) : 0;
+			size_t c = router_segments(routes[k].pattern);
 			router_counted[k] = (unsigned char)(c < 255 ? c : 255);
 		}
 		router_counted_for = routes;
@@ -85,15 +86,14 @@ router_match(const struct route *routes, int n, struct req *req, unsigned *allow
 	unsigned method = req->method == REQ_HEAD ? REQ_GET | REQ_HEAD : (unsigned)req->method;
 
 	*allowed = 0;
-	req->path_params.n = 0;
 	for (int i = 0; i < n; i++) {
-		if (!router_may_match(routes, n, i, req) ||
-		    !router_match_one(routes[i].pattern, req, 0))
+		if (!router_may_match(routes, n, i, req) || !router_match_one(routes[i].pattern, req))
 			continue;
 		if (routes[i].methods & method)
-			return router_match_one(routes[i].pattern, req, 1) ? i : ROUTER_NOT_FOUND;
+			return i;
 		*allowed |= routes[i].methods;
 	}
+	req->path_params.n = 0;
 	return *allowed ? ROUTER_BAD_METHOD : ROUTER_NOT_FOUND;
 }
 

@@ -10,7 +10,6 @@
 #include "conf.h"
 #include "db.h"
 #include "log.h"
-#include "metrics.h"
 #include "req.h"
 #include "session.h"
 #include "shm.h"
