@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 
 #include "activity.h"
+#include "db.h"
 
 const char *
 activity_status(long long now_ms, long long starts_ms, long long ends_ms, long long stock_total,
@@ -37,13 +38,6 @@ activity_price(long long cents, char *out, unsigned long outlen)
 	    (cents < 0 ? -cents : cents) % 100);
 }
 
-static long long
-activity_int(struct json_object *a, const char *key)
-{
-	struct json_object *v;
-	return json_object_object_get_ex(a, key, &v) ? json_object_get_int64(v) : 0;
-}
-
 static void
 activity_iso(long long ms, char *out, size_t outlen)
 {
@@ -56,8 +50,8 @@ activity_iso(long long ms, char *out, size_t outlen)
 void
 activity_decorate(struct json_object *a, long long now_ms)
 {
-	long long starts = activity_int(a, "starts_at"), ends = activity_int(a, "ends_at");
-	long long total = activity_int(a, "stock_total"), left = activity_int(a, "stock_left");
+	long long starts = db_field_int(a, "starts_at"), ends = db_field_int(a, "ends_at");
+	long long total = db_field_int(a, "stock_total"), left = db_field_int(a, "stock_left");
 	const char *status = activity_status(now_ms, starts, ends, total, left);
 	char buf[64];
 
@@ -73,7 +67,7 @@ activity_decorate(struct json_object *a, long long now_ms)
 	json_object_object_add(a, "unlimited", json_object_new_boolean(total < 0));
 	json_object_object_add(a, "starts_ms", json_object_new_int64(starts));
 	json_object_object_add(a, "ends_ms", json_object_new_int64(ends));
-	activity_price(activity_int(a, "price_cents"), buf, sizeof buf);
+	activity_price(db_field_int(a, "price_cents"), buf, sizeof buf);
 	json_object_object_add(a, "price", json_object_new_string(buf));
 	activity_iso(starts, buf, sizeof buf);
 	json_object_object_add(a, "starts_iso", json_object_new_string(buf));

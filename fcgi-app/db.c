@@ -289,6 +289,21 @@ struct db_col {
 	enum { COL_INT, COL_UINT, COL_DOUBLE, COL_TIME, COL_STR } kind;
 };
 
+long long
+db_field_int(struct json_object *row, const char *key)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(row, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+const char *
+db_field_str(struct json_object *row, const char *key, const char *fallback)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(row, key, &v) && v != NULL ? json_object_get_string(v) :
+	    fallback;
+}
+
 int
 db_select_json(const char *sql, struct json_object **rows, const char *types, ...)
 {

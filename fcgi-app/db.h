@@ -25,6 +25,10 @@ int db_ping(void);
  * strings. Returns 0, or -1 (logged; *rows is NULL).
  */
 int db_select_json(const char *sql, struct json_object **rows, const char *types, ...);
+/* A field of a row from db_select_json: the number (0 when absent or null). */
+long long db_field_int(struct json_object *row, const char *key);
+/* A field of a row from db_select_json: the string, or fallback when absent or null. */
+const char *db_field_str(struct json_object *row, const char *key, const char *fallback);
 /* Runs an INSERT/UPDATE/DELETE; affected and insert_id may be NULL. 0 ok, -1 error. */
 int db_exec(const char *sql, unsigned long long *affected, unsigned long long *insert_id,
     const char *types, ...);

@@ -66,20 +66,6 @@ order_select_one(struct json_object **rows, struct json_object **row)
 	return 0;
 }
 
-static long long
-order_field(struct json_object *row, const char *key)
-{
-	struct json_object *v;
-	return json_object_object_get_ex(row, key, &v) ? json_object_get_int64(v) : 0;
-}
-
-static const char *
-order_field_str(struct json_object *row, const char *key)
-{
-	struct json_object *v;
-	return json_object_object_get_ex(row, key, &v) && v ? json_object_get_string(v) : "";
-}
-
 /* Settles a message without an order, inside the open transaction; commits. */
 static enum order_outcome
 order_reject(const struct order_msg *m, const char *why, int fail_outbox)
@@ -130,7 +116,7 @@ order_create(const struct order_msg *m, long long *order_id, const char **why)
 			out = ORDER_POISON;
 			goto rollback;
 		case 0:
-			if (strcmp(order_field_str(row, "status"), "failed") == 0) {
+			if (strcmp(db_field_str(row, "status", ""), "failed") == 0) {
 				json_object_put(rows);
 				*why = "the outbox gave this message up before it arrived";
 				return order_reject(m, *why, 0);
@@ -151,7 +137,7 @@ order_create(const struct order_msg *m, long long *order_id, const char **why)
 	case -1:
 		goto rollback;
 	}
-	long long total = order_field(row, "stock_total");
+	long long total = db_field_int(row, "stock_total");
 	json_object_put(rows);
 	rows = NULL;
 	if (db_exec("INSERT INTO orders (user_id, activity_id, message_id, amount_cents, pay_deadline)"
@@ -235,17 +221,17 @@ order_cancel(long long order_id, const char *reason)
 		db_rollback();
 		return CANCEL_RETRY;
 	}
-	if (strcmp(order_field_str(row, "status"), "unpaid") != 0 || !order_field(row, "due")) {
-		enum order_cancel c = strcmp(order_field_str(row, "status"), "unpaid") != 0 ?
+	if (strcmp(db_field_str(row, "status", ""), "unpaid") != 0 || !db_field_int(row, "due")) {
+		enum order_cancel c = strcmp(db_field_str(row, "status", ""), "unpaid") != 0 ?
 		    CANCEL_NOOP : CANCEL_NOT_DUE;
 		json_object_put(rows);
 		db_rollback();
 		return c;
 	}
-	activity = order_field(row, "activity_id");
-	user = order_field(row, "user_id");
-	total = order_field(row, "stock_total");
-	snprintf(ref, sizeof ref, "%s", order_field_str(row, "message_id"));
+	activity = db_field_int(row, "activity_id");
+	user = db_field_int(row, "user_id");
+	total = db_field_int(row, "stock_total");
+	snprintf(ref, sizeof ref, "%s", db_field_str(row, "message_id", ""));
 	json_object_put(rows);
 	/* Compare-and-set: only the one who changed the row gives the unit back. */
 	if (db_exec("UPDATE orders SET status = 'cancelled', cancelled_at = UTC_TIMESTAMP(3),"
@@ -284,7 +270,7 @@ order_sweep(void)
 	    &rows, "") != 0)
 		return -1;
 	for (size_t i = 0; i < json_object_array_length(rows); i++)
-		if (order_cancel(order_field(json_object_array_get_idx(rows, i), "id"), "sweep") ==
+		if (order_cancel(db_field_int(json_object_array_get_idx(rows, i), "id"), "sweep") ==
 		    CANCEL_DONE)
 			cancelled++;
 	json_object_put(rows);
@@ -297,10 +283,10 @@ order_sweep(void)
 		return -1;
 	for (size_t i = 0; i < json_object_array_length(rows); i++) {
 		struct json_object *row = json_object_array_get_idx(rows, i);
-		if (seckill_give_back(order_field(row, "activity_id"), order_field(row, "user_id"),
-		    order_field_str(row, "message_id")) == 1)
+		if (seckill_give_back(db_field_int(row, "activity_id"), db_field_int(row, "user_id"),
+		    db_field_str(row, "message_id", "")) == 1)
 			log_info("sweep: gave back a unit Redis still held for %s",
-			    order_field_str(row, "message_id"));
+			    db_field_str(row, "message_id", ""));
 	}
 	json_object_put(rows);
 	return cancelled;
@@ -333,7 +319,7 @@ outbox_retry_pass(void)
 		for (size_t i = 0; i < n; i++)
 			if (db_exec("UPDATE outbox SET next_attempt_at = UTC_TIMESTAMP(3) +"
 			    " INTERVAL 60 SECOND WHERE id = ?", NULL, NULL, "s",
-			    order_field_str(json_object_array_get_idx(rows, i), "id")) != 0)
+			    db_field_str(json_object_array_get_idx(rows, i), "id", "")) != 0)
 				goto fail;
 		if (db_commit() == 0)
 			return outbox_retry_claimed(rows);
@@ -357,8 +343,8 @@ outbox_retry_claimed(struct json_object *rows)
 
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *row = json_object_array_get_idx(rows, i);
-		const char *id = order_field_str(row, "id"), *payload = order_field_str(row, "payload");
-		long long sends = order_field(row, "send_count");
+		const char *id = db_field_str(row, "id", ""), *payload = db_field_str(row, "payload", "");
+		long long sends = db_field_int(row, "send_count");
 		unsigned long long changed = 0;
 
 		if (sends >= conf.outbox_max_send) {
@@ -369,8 +355,8 @@ outbox_retry_claimed(struct json_object *rows)
 			if (changed == 1) {
 				log_warn("outbox %s: given up after %lld sends; unit back to stock", id,
 				    sends);
-				if (seckill_give_back(order_field(row, "activity_id"),
-				    order_field(row, "user_id"), id) < 0)
+				if (seckill_give_back(db_field_int(row, "activity_id"),
+				    db_field_int(row, "user_id"), id) < 0)
 					log_warn("outbox %s: Redis will get the unit back at the next"
 					    " sweep", id);
 			}

@@ -73,7 +73,7 @@ static int
 account_check_login(struct req *req, struct resp *resp, const char *name, const char *pw,
     long long *id, char *role, size_t rolelen, char *canon, size_t canonlen)
 {
-	struct json_object *rows = NULL, *row = NULL, *v;
+	struct json_object *rows = NULL, *row = NULL;
 	char key[96];
 	const char *hash = NULL;
 	long retry;
@@ -106,20 +106,16 @@ account_check_login(struct req *req, struct resp *resp, const char *name, const 
 		return app_unavailable(req, resp, "database");
 	} else if (json_object_array_length(rows) == 1) {
 		row = json_object_array_get_idx(rows, 0);
-		json_object_object_get_ex(row, "password_hash", &v);
-		hash = json_object_get_string(v);
+		hash = db_field_str(row, "password_hash", NULL);
 	}
 	if (!account_verify(hash, pw)) {
 		ratelimit_hit(key, conf.ratelimit_login_per_user, 300, &retry);
 		status = app_fail(req, resp, 401, "bad_credentials", "Wrong username or password.");
 		goto out;
 	}
-	json_object_object_get_ex(row, "id", &v);
-	*id = json_object_get_int64(v);
-	json_object_object_get_ex(row, "role", &v);
-	snprintf(role, rolelen, "%s", json_object_get_string(v));
-	json_object_object_get_ex(row, "username", &v);
-	snprintf(canon, canonlen, "%s", json_object_get_string(v));
+	*id = db_field_int(row, "id");
+	snprintf(role, rolelen, "%s", db_field_str(row, "role", ""));
+	snprintf(canon, canonlen, "%s", db_field_str(row, "username", ""));
 out:
 	json_object_put(rows);
 	return status;

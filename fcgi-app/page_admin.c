@@ -52,20 +52,6 @@ static const char *const admin_order_states[] = { "unpaid", "paid", "cancelled",
 static const char *const admin_outbox_states[] = { "pending", "sent", "consumed", "failed",
 	NULL };
 
-static long long
-admin_int(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
-}
-
-static const char *
-admin_str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-	return json_object_object_get_ex(o, key, &v) && v != NULL ? json_object_get_string(v) : "";
-}
-
 /* {"unpaid":0,...} for the states, filled from rows of (activity_id, status, n) of activity. */
 static struct json_object *
 admin_by_status(struct json_object *rows, long long activity, const char *const *states)
@@ -76,9 +62,9 @@ admin_by_status(struct json_object *rows, long long activity, const char *const 
 		long long n = 0;
 		for (size_t i = 0; i < json_object_array_length(rows); i++) {
 			struct json_object *row = json_object_array_get_idx(rows, i);
-			if (admin_int(row, "activity_id") == activity &&
-			    strcmp(admin_str(row, "status"), states[k]) == 0)
-				n = admin_int(row, "n");
+			if (db_field_int(row, "activity_id") == activity &&
+			    strcmp(db_field_str(row, "status", ""), states[k]) == 0)
+				n = db_field_int(row, "n");
 		}
 		json_object_object_add(o, states[k], json_object_new_int64(n));
 	}
@@ -125,8 +111,8 @@ static void
 admin_activity(struct json_object *row, struct json_object *orders, struct json_object *outbox,
     long long now_ms, int *redis_ok)
 {
-	long long id = admin_int(row, "id"), total = admin_int(row, "stock_total");
-	long long left = admin_int(row, "stock_left"), rstock = 0, held = 0;
+	long long id = db_field_int(row, "id"), total = db_field_int(row, "stock_total");
+	long long left = db_field_int(row, "stock_left"), rstock = 0, held = 0;
 	long long unpaid, paid, pending, sent;
 	struct json_object *o = admin_by_status(orders, id, admin_order_states);
 	struct json_object *x = admin_by_status(outbox, id, admin_outbox_states);
@@ -135,10 +121,10 @@ admin_activity(struct json_object *row, struct json_object *orders, struct json_
 	size_t plen = 0;
 	int rs = -1;
 
-	unpaid = admin_int(o, "unpaid");
-	paid = admin_int(o, "paid");
-	pending = admin_int(x, "pending");
-	sent = admin_int(x, "sent");
+	unpaid = db_field_int(o, "unpaid");
+	paid = db_field_int(o, "paid");
+	pending = db_field_int(x, "pending");
+	sent = db_field_int(x, "sent");
 	json_object_object_add(row, "orders", o);
 	json_object_object_add(row, "outbox", x);
 	if (*redis_ok && (rs = admin_redis(id, &rstock, &held)) < 0)
@@ -181,7 +167,7 @@ admin_activity(struct json_object *row, struct json_object *orders, struct json_
 	json_object_object_add(row, "check_label", json_object_new_string(check_label));
 	json_object_object_add(row, "problems", json_object_new_string(problems));
 
-	status = activity_status(now_ms, admin_int(row, "starts_at"), admin_int(row, "ends_at"),
+	status = activity_status(now_ms, db_field_int(row, "starts_at"), db_field_int(row, "ends_at"),
 	    total, rs == 0 ? rstock : left);
 	json_object_object_add(row, "status", json_object_new_string(status));
 	json_object_object_add(row, "status_label", json_object_new_string(

@@ -40,24 +40,10 @@ static const char orders_paid_sql[] = "UPDATE orders SET status = 'paid',"
 
 #define ORDERS_PAY_TRIES 3	/* a deadlock (1213) runs the whole transaction again */
 
-static long long
-orders_int(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
-}
-
-static const char *
-orders_str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-	return json_object_object_get_ex(o, key, &v) && v != NULL ? json_object_get_string(v) : NULL;
-}
-
 static int
 orders_is(struct json_object *o, const char *status)
 {
-	const char *s = orders_str(o, "status");
+	const char *s = db_field_str(o, "status", NULL);
 	return s != NULL && strcmp(s, status) == 0;
 }
 
@@ -145,15 +131,15 @@ orders_time(struct json_object *row, const char *key, const char *prefix)
 static void
 orders_decorate(struct json_object *row)
 {
-	const char *reason = orders_str(row, "cancel_reason");
-	int unpaid = orders_is(row, "unpaid"), overdue = orders_int(row, "overdue") != 0;
+	const char *reason = db_field_str(row, "cancel_reason", NULL);
+	int unpaid = orders_is(row, "unpaid"), overdue = db_field_int(row, "overdue") != 0;
 	char price[64];
 
-	if (orders_str(row, "title") == NULL) {
-		snprintf(price, sizeof price, "Flash sale #%lld", orders_int(row, "activity_id"));
+	if (db_field_str(row, "title", NULL) == NULL) {
+		snprintf(price, sizeof price, "Flash sale #%lld", db_field_int(row, "activity_id"));
 		json_object_object_add(row, "title", json_object_new_string(price));
 	}
-	activity_price(orders_int(row, "amount_cents"), price, sizeof price);
+	activity_price(db_field_int(row, "amount_cents"), price, sizeof price);
 	json_object_object_add(row, "price", json_object_new_string(price));
 	json_object_object_add(row, "status_label", json_object_new_string(
 	    unpaid ? (overdue ? "Window closed" : "Awaiting payment") :
@@ -258,7 +244,7 @@ orders_pay_once(long long id, long long user, struct json_object **row)
 		goto out;
 	}
 	if (orders_is(locked, "unpaid")) {
-		if (orders_int(locked, "overdue")) {
+		if (db_field_int(locked, "overdue")) {
 			/* The timeout job cancels it and gives the unit back. */
 			rc = PAY_CLOSED;
 			goto out;
@@ -266,7 +252,7 @@ orders_pay_once(long long id, long long user, struct json_object **row)
 		randombytes_buf(raw, sizeof raw);
 		sodium_bin2hex(ref, sizeof ref, raw, sizeof raw);
 		if (db_exec(orders_payment_sql, NULL, NULL, "iis", id,
-		    orders_int(locked, "amount_cents"), ref) != 0) {
+		    db_field_int(locked, "amount_cents"), ref) != 0) {
 			if (db_last_errno() == 1062)
 				rc = PAY_DUPLICATE;
 			goto out;

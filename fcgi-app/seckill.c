@@ -74,7 +74,7 @@ int
 seckill_activity(long long id, struct seckill_activity *out)
 {
 	unsigned slot = (unsigned)(id % SK_CACHE);
-	struct json_object *rows = NULL, *row, *v;
+	struct json_object *rows = NULL, *row;
 	long long now = clock_mono_ms();
 	int rc = 1;
 
@@ -94,16 +94,11 @@ seckill_activity(long long id, struct seckill_activity *out)
 	if (json_object_array_length(rows) == 1) {
 		struct seckill_activity *a = &sk_acts[slot].a;
 		row = json_object_array_get_idx(rows, 0);
-		json_object_object_get_ex(row, "title", &v);
-		snprintf(a->title, sizeof a->title, "%s", json_object_get_string(v));
-		json_object_object_get_ex(row, "price_cents", &v);
-		a->price_cents = json_object_get_int64(v);
-		json_object_object_get_ex(row, "stock_total", &v);
-		a->stock_total = json_object_get_int64(v);
-		json_object_object_get_ex(row, "starts_at", &v);
-		a->starts_ms = json_object_get_int64(v);
-		json_object_object_get_ex(row, "ends_at", &v);
-		a->ends_ms = json_object_get_int64(v);
+		snprintf(a->title, sizeof a->title, "%s", db_field_str(row, "title", ""));
+		a->price_cents = db_field_int(row, "price_cents");
+		a->stock_total = db_field_int(row, "stock_total");
+		a->starts_ms = db_field_int(row, "starts_at");
+		a->ends_ms = db_field_int(row, "ends_at");
 		sk_acts[slot].absent = 0;
 		*out = *a;
 		rc = 0;

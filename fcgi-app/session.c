@@ -226,7 +226,7 @@ session_lookup(const struct req *req, struct auth *out)
 {
 	unsigned char hash[SESSION_HASH_LEN];
 	struct session_slot hit;
-	struct json_object *rows = NULL, *row, *v;
+	struct json_object *rows = NULL, *row;
 	uint64_t forgets;
 	int via_bearer, rc = 1;
 	const char *token = session_presented(req, &via_bearer);
@@ -251,21 +251,15 @@ session_lookup(const struct req *req, struct auth *out)
 		goto out;
 	row = json_object_array_get_idx(rows, 0);
 	memset(out, 0, sizeof *out);
-	json_object_object_get_ex(row, "user_id", &v);
-	out->user_id = json_object_get_int64(v);
-	json_object_object_get_ex(row, "username", &v);
-	snprintf(out->username, sizeof out->username, "%s", json_object_get_string(v));
-	json_object_object_get_ex(row, "role", &v);
-	snprintf(out->role, sizeof out->role, "%s", json_object_get_string(v));
-	json_object_object_get_ex(row, "kind", &v);
-	out->kind = strcmp(json_object_get_string(v), "web") == 0 ? SESSION_WEB : SESSION_MOBILE;
-	if (json_object_object_get_ex(row, "csrf_token", &v) && v != NULL)
-		snprintf(out->csrf, sizeof out->csrf, "%s", json_object_get_string(v));
-	if (json_object_object_get_ex(row, "device_id", &v) && v != NULL)
-		snprintf(out->device, sizeof out->device, "%s", json_object_get_string(v));
+	out->user_id = db_field_int(row, "user_id");
+	snprintf(out->username, sizeof out->username, "%s", db_field_str(row, "username", ""));
+	snprintf(out->role, sizeof out->role, "%s", db_field_str(row, "role", ""));
+	out->kind = strcmp(db_field_str(row, "kind", ""), "web") == 0 ? SESSION_WEB :
+	    SESSION_MOBILE;
+	snprintf(out->csrf, sizeof out->csrf, "%s", db_field_str(row, "csrf_token", ""));
+	snprintf(out->device, sizeof out->device, "%s", db_field_str(row, "device_id", ""));
 	memcpy(out->hash, hash, sizeof hash);
-	json_object_object_get_ex(row, "expires_at", &v);
-	session_cache_put(out, json_object_get_int64(v), forgets);
+	session_cache_put(out, db_field_int(row, "expires_at"), forgets);
 	out->via_bearer = via_bearer;
 	rc = 0;
 out:
