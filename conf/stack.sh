@@ -148,6 +148,16 @@ readpid() { # readpid FILE: prints the pid or nothing
     [ -f "$1" ] && read -r p <"$1" 2>/dev/null || true
     printf '%s' "${p//[^0-9]/}"
 }
+# await_pid PIDFILE WANT: waits up to 5 s for PIDFILE to name a live WANT; prints its pid, or fails
+await_pid() {
+    local pid _
+    for _ in $(seq 1 50); do
+        pid=$(readpid "$1")
+        [ -n "$pid" ] && alive "$pid" "$2" && { printf '%s' "$pid"; return 0; }
+        sleep 0.1
+    done
+    return 1
+}
 # running PIDFILE WANT: prints the live pid, or fails
 running() {
     local p
@@ -700,12 +710,7 @@ start_nginx() {
     # shellcheck disable=SC2094
     nginx -c "$RUN/nginx.conf" -p "$RUN/nginx/" -e "$logf" </dev/null >>"$logf" 2>&1 ||
         fail nginx "$logf" "nginx did not start"
-    for _ in $(seq 1 50); do
-        pid=$(readpid "$pidf")
-        [ -n "$pid" ] && alive "$pid" nginx && break
-        sleep 0.1
-    done
-    [ -n "$pid" ] && alive "$pid" nginx || fail nginx "$logf" "nginx is not running"
+    pid=$(await_pid "$pidf" nginx) || fail nginx "$logf" "nginx is not running"
     ok "pid $pid"
 }
 
@@ -810,12 +815,7 @@ server.max-connections = 1024"
     # start makes it exit non-zero); the workers' stderr goes to log/fcgi.log.
     # shellcheck disable=SC2094
     lighttpd -f "$conf" </dev/null >>"$logf" 2>&1 || fail lighttpd "$logf" "lighttpd did not start (also see $LOG/fcgi.log)"
-    for _ in $(seq 1 50); do
-        pid=$(readpid "$pidf")
-        [ -n "$pid" ] && alive "$pid" lighttpd && break
-        sleep 0.1
-    done
-    [ -n "$pid" ] && alive "$pid" lighttpd || fail lighttpd "$logf" "lighttpd is not running"
+    pid=$(await_pid "$pidf" lighttpd) || fail lighttpd "$logf" "lighttpd is not running"
     local w=()
     for _ in $(seq 1 50); do
         read -r -a w <<<"$(lighttpd_workers "$pid")"

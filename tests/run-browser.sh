@@ -75,16 +75,9 @@ else
 	export NODE_PATH=$DEST/node_modules${NODE_PATH:+:$NODE_PATH}
 fi
 
-# ---- the stack, on free private ports
-. "$SRCDIR/tests/lib/ports.sh"
-
-export SECKILL_CONF=$SRCDIR/conf/seckill.conf SECKILL_APP_TEMPLATES=$SRCDIR/templates
-# One client (127.0.0.1) plays every user: the per-IP limits are raised, as for the
-# integration tests.
-export SECKILL_RATELIMIT_API_RATE=200 SECKILL_RATELIMIT_API_BURST=200
-export SECKILL_RATELIMIT_CAPTCHA_PER_IP=100000 SECKILL_RATELIMIT_LOGIN_PER_IP=1000
-export SECKILL_RATELIMIT_REGISTER_PER_IP=1000 SECKILL_SESSION_CACHE_MS=1000
-export SECKILL_SEED=1
+# ---- the stack, on free private ports, configured as for the integration tests
+. "$SRCDIR/tests/lib/runner.sh"
+runner_env
 # One front is enough here: nginx, unless SECKILL_FRONT names lighttpd ("both" means nginx).
 case ${SECKILL_FRONT:-nginx} in lighttpd) export SECKILL_FRONT=lighttpd ;; *) export SECKILL_FRONT=nginx ;; esac
 

@@ -17,15 +17,8 @@ nginx | lighttpd) FRONTS=$SECKILL_FRONT ;;
 *) echo "Bail out! SECKILL_FRONT=$SECKILL_FRONT: use nginx, lighttpd or both"; exit 1 ;;
 esac
 
-. "$SRCDIR/tests/lib/ports.sh"
-
-export SECKILL_CONF=$SRCDIR/conf/seckill.conf SECKILL_APP_TEMPLATES=$SRCDIR/templates
-# One client (127.0.0.1) plays every buyer here: the per-IP limits are raised so that only the
-# tests about limits meet them (they lower them again for themselves).
-export SECKILL_RATELIMIT_API_RATE=200 SECKILL_RATELIMIT_API_BURST=200
-export SECKILL_RATELIMIT_CAPTCHA_PER_IP=100000 SECKILL_RATELIMIT_LOGIN_PER_IP=1000
-export SECKILL_RATELIMIT_REGISTER_PER_IP=1000 SECKILL_SESSION_CACHE_MS=1000
-export SECKILL_SEED=1
+. "$SRCDIR/tests/lib/runner.sh"
+runner_env
 
 mkdir -p "$BUILDDIR/tests/output"
 # The TAP counter outlives the runs: the numbers go on from one front to the next.
