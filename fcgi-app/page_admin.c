@@ -575,9 +575,7 @@ page_admin_chart(struct req *req, struct resp *resp)
 
 	if ((png = chart_png(&len)) == NULL)
 		return app_fail(req, resp, 503, "unavailable", "Cannot draw the chart now.");
-	resp->content_type = "image/png";
-	buf_reset(&resp->body);
-	buf_add(&resp->body, png, (size_t)len);
+	resp_png(resp, png, (size_t)len);
 	gdFree(png);
 	return 200;
 }

@@ -194,9 +194,7 @@ page_qr_png(struct req *req, struct resp *resp)
 	qr_url(url, sizeof url, id);
 	if ((png = qrimg_png(url, 8, &len)) == NULL)
 		return app_fail(req, resp, 503, "unavailable", "Cannot draw the QR code now.");
-	resp->content_type = "image/png";
-	buf_reset(&resp->body);
-	buf_add(&resp->body, png, (size_t)len);
+	resp_png(resp, png, (size_t)len);
 	qrimg_free(png);
 	return 200;
 }

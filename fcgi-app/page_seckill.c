@@ -93,9 +93,7 @@ page_captcha_png(struct req *req, struct resp *resp)
 	} else if ((png = captcha_png(r->str, &len)) == NULL) {
 		status = app_fail(req, resp, 503, "unavailable", "Cannot draw the captcha now.");
 	} else {
-		resp->content_type = "image/png";
-		buf_reset(&resp->body);
-		buf_add(&resp->body, png, (size_t)len);
+		resp_png(resp, png, (size_t)len);
 		captcha_free(png);
 		status = 200;
 	}

@@ -132,6 +132,14 @@ resp_error(struct resp *r, int status, const char *code, const char *message)
 	return status;
 }
 
+void
+resp_png(struct resp *r, const void *png, size_t len)
+{
+	r->content_type = "image/png";
+	buf_reset(&r->body);
+	buf_add(&r->body, png, len);
+}
+
 /* n in decimal. */
 static void
 resp_put_uint(struct buf *out, unsigned long long n)

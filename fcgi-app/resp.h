@@ -34,6 +34,8 @@ void resp_cookie(struct resp *r, const char *name, const char *value, long max_a
     unsigned flags);
 /* Sets status, the JSON content type and the body (the caller keeps obj). */
 void resp_json(struct resp *r, int status, struct json_object *obj);
+/* The body becomes a copy of the len bytes of a PNG image (the caller frees its image). */
+void resp_png(struct resp *r, const void *png, size_t len);
 /* {"error": code, "message": message}; returns status for `return resp_error(...)`. */
 int resp_error(struct resp *r, int status, const char *code, const char *message);
 /* The whole response as bytes (status line for FastCGI, headers, blank line, body). */
