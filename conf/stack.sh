@@ -70,7 +70,7 @@ case ${SECKILL_FRONT:-} in
 esac
 
 FCGI_BIN=$BUILDDIR/fcgi-app/seckill-fcgi
-JOBS=(seckill-consumer seckill-retry seckill-timeout)
+JOBS=(seckill-consumer seckill-retry seckill-timeout seckill-heal)
 RMQ_SBIN=/usr/lib/rabbitmq/bin
 
 PID=$RUN/pid

@@ -21,3 +21,16 @@ clock_mono_ms(void)
 {
 	return clock_ms(CLOCK_MONOTONIC);
 }
+
+void
+clock_sleep_ms(long long ms)
+{
+	struct timespec ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}

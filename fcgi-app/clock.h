@@ -4,5 +4,7 @@
 
 long long clock_wall_ms(void);
 long long clock_mono_ms(void);
+/* Sleeps ms milliseconds (again after a signal). */
+void clock_sleep_ms(long long ms);
 
 #endif

@@ -69,6 +69,7 @@ static const struct conf_item conf_items[] = {
 	B("seckill.hidden_path",	seckill_hidden_path,	"on"),
 	I("seckill.captcha_ttl",	seckill_captcha_ttl,	5, 86400, 120),
 	I("seckill.path_ttl",		seckill_path_ttl,	5, 86400, 60),
+	I("seckill.attempt_ms",		seckill_attempt_ms,	100, 60000, 2500),
 	B("ratelimit.enabled",		ratelimit_enabled,	"on"),
 	I("ratelimit.api_rate",		ratelimit_api_rate,	1, 1000000, 20),
 	I("ratelimit.api_burst",	ratelimit_api_burst,	0, 1000000, 40),
@@ -86,6 +87,8 @@ static const struct conf_item conf_items[] = {
 	I("outbox.retry_interval",	outbox_retry_interval,	1, 3600, 2),
 	I("order.sweep_interval",	order_sweep_interval,	1, 86400, 30),
 	I("consumer.prefetch",		consumer_prefetch,	1, 10000, 50),
+	I("heal.grace",			heal_grace,		1, 3600, 10),
+	I("heal.interval",		heal_interval,		1, 3600, 2),
 };
 
 #define CONF_NITEMS (sizeof conf_items / sizeof conf_items[0])

@@ -38,6 +38,7 @@ struct conf {
 	int seckill_hidden_path;
 	long seckill_captcha_ttl;
 	long seckill_path_ttl;
+	long seckill_attempt_ms;
 	int ratelimit_enabled;
 	long ratelimit_api_rate;
 	long ratelimit_api_burst;
@@ -55,6 +56,8 @@ struct conf {
 	long outbox_retry_interval;
 	long order_sweep_interval;
 	long consumer_prefetch;
+	long heal_grace;
+	long heal_interval;
 };
 
 /* The configuration in force in this process. */

@@ -28,6 +28,8 @@ static _Thread_local long long db_retry_at;
 static _Thread_local struct db_cached db_stmts[DB_MAX_STMTS];
 static _Thread_local int db_nstmts;
 static _Thread_local unsigned db_errno;
+static _Thread_local char db_errmsg[256];
+static _Thread_local int db_was_lost;	/* the last failure came after an execute was sent */
 
 MYSQL *
 db_get(void)
@@ -106,6 +108,26 @@ db_last_errno(void)
 	return db_errno;
 }
 
+const char *
+db_last_error(void)
+{
+	return db_errmsg;
+}
+
+int
+db_lost(void)
+{
+	return db_was_lost;
+}
+
+MYSQL *
+db_fresh(void)
+{
+	db_drop_after(0);
+	db_retry_at = 0;
+	return db_get();
+}
+
 static int
 db_gone(unsigned err)
 {
@@ -118,6 +140,7 @@ static void
 db_stmt_fail(MYSQL_STMT *st, const char *sql, const char *what)
 {
 	db_errno = mysql_stmt_errno(st);
+	snprintf(db_errmsg, sizeof db_errmsg, "%s", mysql_stmt_error(st));
 	if (db_errno != 1062)
 		log_err("mysql: %s: %s (%u): %.200s", what, mysql_stmt_error(st), db_errno, sql);
 	if (db_gone(db_errno))
@@ -234,11 +257,14 @@ db_run(const char *sql, const char *types, va_list ap, MYSQL_STMT **out)
 	MYSQL_STMT *st = db_prepare(sql);
 
 	db_errno = 0;
+	db_errmsg[0] = '\0';
+	db_was_lost = 0;
 	if (st == NULL)
 		return -1;
 	if (db_bind_params(st, sql, types, ap, b, vals, lens, nulls) != 0)
 		return -1;
 	if (mysql_stmt_execute(st) != 0) {
+		db_was_lost = db_gone(mysql_stmt_errno(st));
 		db_stmt_fail(st, sql, "execute");
 		return -1;
 	}
@@ -431,8 +457,11 @@ db_simple(const char *sql)
 
 	if (m == NULL)
 		return -1;
+	db_was_lost = 0;
 	if (mysql_real_query(m, sql, strlen(sql)) != 0) {
 		db_errno = mysql_errno(m);
+		snprintf(db_errmsg, sizeof db_errmsg, "%s", mysql_error(m));
+		db_was_lost = db_gone(db_errno);
 		log_err("mysql: %s: %s", sql, mysql_error(m));
 		if (db_gone(db_errno))
 			db_drop_after(db_errno != CR_SERVER_GONE_ERROR);

@@ -35,6 +35,17 @@ int db_exec(const char *sql, unsigned long long *affected, unsigned long long *i
 /* The server error number of the last failed call (1062 duplicate key, 0 when unknown). */
 unsigned db_last_errno(void);
 
+/* Its message ("Duplicate entry '…' for key 'uq_orders_live'"), "" when none. */
+const char *db_last_error(void);
+/*
+ * After a failed call: 1 when the statement (or COMMIT) had been sent and the connection was
+ * lost or timed out before the answer, so it may have taken effect; 0 when it surely did not.
+ */
+int db_lost(void);
+/* A new connection now, whatever backend.retry_ms says, for the one check that settles an
+ * outcome whose reply was lost. NULL when MySQL cannot be reached. */
+MYSQL *db_fresh(void);
+
 /* Transactions on the process's connection: 0 ok, -1 error (logged). */
 int db_begin(void);
 int db_commit(void);

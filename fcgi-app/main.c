@@ -15,6 +15,7 @@
 #include "app.h"
 #include "arena.h"
 #include "conf.h"
+#include "health.h"
 #include "log.h"
 #include "metrics.h"
 #include "relay.h"
@@ -117,6 +118,7 @@ main(int argc, char **argv)
 	mallopt(M_TRIM_THRESHOLD, 8 << 20);
 	metrics_open(conf.app_run_dir);
 	session_cache_open(conf.app_run_dir);
+	health_open(conf.app_run_dir);
 	arena_init(&arena, 32768);
 	resp_init(&resp);
 	buf_init(&out);

@@ -17,7 +17,10 @@ static const int metrics_codes[] = {
 };
 #define METRICS_NCODES (int)(sizeof metrics_codes / sizeof metrics_codes[0])
 
-static const struct { const char *name, *help; } metrics_names[MC_COUNTERS] = {
+#define METRICS_HEAL "seckill_heal_repairs_total"
+#define METRICS_HEAL_HELP "Repairs of what a fault left behind, by kind."
+
+static const struct { const char *name, *help, *kind; } metrics_names[MC_COUNTERS] = {
 	[MC_RATELIMITED] = { "seckill_ratelimit_rejections_total",
 		"Requests refused by the application's rate limits." },
 	[MC_SECKILL_QUEUED] = { "seckill_outcome_queued_total",
@@ -40,6 +43,14 @@ static const struct { const char *name, *help; } metrics_names[MC_COUNTERS] = {
 		"Winners' outbox rows the workers' relays published, confirmed by the broker." },
 	[MC_RELAY_NOT_SENT] = { "seckill_relay_not_sent_total",
 		"Winners' outbox rows the relays could not send (left pending for seckill-retry)." },
+	[MC_SECKILL_UNCONFIRMED] = { "seckill_outcome_unconfirmed_total",
+		"Buy attempts answered 202 unconfirmed: a reply was lost; /result settles them." },
+	[MC_HEAL_ORPHAN] = { METRICS_HEAL, METRICS_HEAL_HELP, "orphan_hold" },
+	[MC_HEAL_RELEASE] = { METRICS_HEAL, METRICS_HEAL_HELP, "release" },
+	[MC_HEAL_STOCK] = { METRICS_HEAL, METRICS_HEAL_HELP, "stock" },
+	[MC_HEAL_REBUILD] = { METRICS_HEAL, METRICS_HEAL_HELP, "rebuild" },
+	[MC_HEAL_PARKED] = { METRICS_HEAL, METRICS_HEAL_HELP, "parked" },
+	[MC_HEAL_PHANTOM] = { METRICS_HEAL, METRICS_HEAL_HELP, "phantom" },
 };
 
 #define METRICS_MAGIC 0x736b6d6574726963ULL	/* "skmetric" */
@@ -250,10 +261,18 @@ metrics_render(struct buf *out, const struct route *routes, int nroutes)
 		metrics_label(out, name);
 		buf_printf(out, "\"} %.6f\n", (double)us / 1e6);
 	}
-	for (int c = 0; c < MC_COUNTERS; c++)
-		buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", metrics_names[c].name,
-		    metrics_names[c].help, metrics_names[c].name, metrics_names[c].name,
-		    (unsigned long long)__atomic_load_n(&metrics->counters[c], __ATOMIC_RELAXED));
+	for (int c = 0; c < MC_COUNTERS; c++) {
+		unsigned long long v = __atomic_load_n(&metrics->counters[c], __ATOMIC_RELAXED);
+		/* A labelled family: HELP and TYPE once, before its first member. */
+		if (c == 0 || strcmp(metrics_names[c - 1].name, metrics_names[c].name) != 0)
+			buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", metrics_names[c].name,
+			    metrics_names[c].help, metrics_names[c].name);
+		if (metrics_names[c].kind != NULL)
+			buf_printf(out, "%s{kind=\"%s\"} %llu\n", metrics_names[c].name,
+			    metrics_names[c].kind, v);
+		else
+			buf_printf(out, "%s %llu\n", metrics_names[c].name, v);
+	}
 	buf_printf(out, "# HELP seckill_metrics_shared 1 when these counters cover the whole pool.\n"
 	    "# TYPE seckill_metrics_shared gauge\nseckill_metrics_shared %d\n", metrics_shared);
 }

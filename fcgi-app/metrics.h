@@ -23,6 +23,15 @@ enum metrics_counter {
 	MC_BACKEND_AMQP_DOWN,
 	MC_RELAY_PUBLISHED,
 	MC_RELAY_NOT_SENT,
+	MC_SECKILL_UNCONFIRMED,
+	/* seckill_heal_repairs_total{kind=...}: what the healer (and the paths that heal in
+	 * passing) repaired */
+	MC_HEAL_ORPHAN,		/* a unit held with no outbox row past the grace: given back */
+	MC_HEAL_RELEASE,	/* a holder of a cancelled order or failed row: released */
+	MC_HEAL_STOCK,		/* Redis stock or holders set to MySQL's truth */
+	MC_HEAL_REBUILD,	/* a Redis that came back empty or behind: rebuilt from MySQL */
+	MC_HEAL_PARKED,		/* a parked message's row failed and its unit given back */
+	MC_HEAL_PHANTOM,	/* a unit Redis had and MySQL did not: dropped, not given back */
 	MC_COUNTERS
 };
 

@@ -6,6 +6,8 @@
 
 #include "conf.h"
 #include "db.h"
+#include "heal.h"
+#include "metrics.h"
 #include "log.h"
 #include "mq.h"
 #include "order.h"
@@ -66,25 +68,92 @@ order_select_one(struct json_object **rows, struct json_object **row)
 	return 0;
 }
 
-/* Settles a message without an order, inside the open transaction; commits. */
+/* How a rejected message's unit is settled in Redis. */
+enum order_unit {
+	UNIT_BACK,		/* it goes back to stock (MySQL never counted it either) */
+	UNIT_PHANTOM,		/* Redis had a unit MySQL did not: forgotten, not given back */
+	UNIT_KEEP_LIVE,		/* the user holds another live order: Redis keeps them under it */
+};
+
+/*
+ * Settles a message without an order: whatever the open transaction did is rolled back, then
+ * in a transaction of its own the dedup row (rejected) and the outbox row failed with the
+ * reason (so /result says failed and why), commit; then Redis, idempotently.
+ */
 static enum order_outcome
-order_reject(const struct order_msg *m, const char *why, int fail_outbox)
+order_reject(const struct order_msg *m, const char *why, enum order_unit unit,
+    const char *live_ref)
 {
-	if (fail_outbox && db_exec("UPDATE outbox SET status = 'failed', last_error = ?,"
+	int g;
+
+	db_rollback();
+	if (db_begin() != 0)
+		goto retry;
+	if (db_exec("INSERT INTO message_processing (message_id, result) VALUES (?, 'rejected')",
+	    NULL, NULL, "s", m->message_id) != 0) {
+		db_rollback();
+		return db_last_errno() == 1062 ? ORDER_ALREADY : ORDER_RETRY;
+	}
+	if (db_exec("UPDATE outbox SET status = 'failed', last_error = ?,"
 	    " updated_at = UTC_TIMESTAMP(3) WHERE id = ? AND status IN ('pending', 'sent')",
-	    NULL, NULL, "ss", why, m->message_id) != 0)
+	    NULL, NULL, "ss", why, m->message_id) != 0 || db_commit() != 0)
 		goto retry;
-	if (db_exec("UPDATE message_processing SET result = 'rejected' WHERE message_id = ?", NULL,
-	    NULL, "s", m->message_id) != 0 || db_commit() != 0)
-		goto retry;
-	/* The unit this message held goes back (only if Redis still has it for this ref). */
-	if (seckill_give_back(m->activity_id, m->user_id, m->message_id) < 0)
-		log_warn("order %s: rejected, but Redis could not take the unit back yet (sweep)",
-		    m->message_id);
+	if (unit == UNIT_PHANTOM)
+		g = seckill_release(m->activity_id, m->user_id, m->message_id, 0, NULL);
+	else
+		g = seckill_release(m->activity_id, m->user_id, m->message_id, 1,
+		    unit == UNIT_KEEP_LIVE ? live_ref : NULL);
+	if (g < 0)
+		log_warn("order %s: rejected, but Redis could not settle the unit yet (the healer"
+		    " will)", m->message_id);
+	else if (g == 1 && unit == UNIT_PHANTOM) {
+		metrics_inc(MC_HEAL_PHANTOM);
+		heal_log(m->activity_id, "phantom", "Redis sold a unit MySQL did not have: the"
+		    " buyer's hold was dropped, no unit given back");
+	}
 	return ORDER_REJECTED;
 retry:
 	db_rollback();
 	return ORDER_RETRY;
+}
+
+int
+order_park(const char *message_id, const char *why)
+{
+	struct json_object *rows = NULL, *row;
+	unsigned long long n = 0;
+	int rc = -1;
+
+	if (!seckill_is_ref(message_id))
+		return 0;
+	if (db_select_json("SELECT activity_id, user_id FROM outbox WHERE id = ?", &rows, "s",
+	    message_id) != 0)
+		return -1;
+	if (json_object_array_length(rows) == 0) {
+		rc = 0;
+		goto out;
+	}
+	row = json_object_array_get_idx(rows, 0);
+	if (db_exec("UPDATE outbox SET status = 'failed', last_error = ?,"
+	    " updated_at = UTC_TIMESTAMP(3) WHERE id = ? AND status IN ('pending', 'sent')", &n,
+	    NULL, "ss", why, message_id) != 0)
+		goto out;
+	rc = 0;
+	if (n == 1) {
+		long long activity = db_field_int(row, "activity_id");
+		char detail[256];
+		if (seckill_give_back(activity, db_field_int(row, "user_id"), message_id) < 0)
+			log_warn("outbox %s: parked; Redis gets the unit back from the healer",
+			    message_id);
+		snprintf(detail, sizeof detail, "message %.12s… parked (%s): its row failed, its"
+		    " unit given back", message_id, why);
+		metrics_inc(MC_HEAL_PARKED);
+		heal_log(activity, "parked", detail);
+		rc = 1;
+	}
+out:
+	json_object_put(rows);
+	return rc;
 }
 
 enum order_outcome
@@ -116,10 +185,11 @@ order_create(const struct order_msg *m, long long *order_id, const char **why)
 			out = ORDER_POISON;
 			goto rollback;
 		case 0:
-			if (strcmp(db_field_str(row, "status", ""), "failed") == 0) {
+			if (strcmp(db_field_str(row, "status", ""), "failed") == 0 ||
+			    strcmp(db_field_str(row, "status", ""), "void") == 0) {
 				json_object_put(rows);
 				*why = "the outbox gave this message up before it arrived";
-				return order_reject(m, *why, 0);
+				return order_reject(m, *why, UNIT_BACK, NULL);
 			}
 			*why = "outbox row already consumed by another message";
 			out = ORDER_POISON;
@@ -144,9 +214,22 @@ order_create(const struct order_msg *m, long long *order_id, const char **why)
 	    " VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND)", NULL, &id, "iisii",
 	    m->user_id, m->activity_id, m->message_id, m->amount_cents,
 	    (long long)conf.order_pay_timeout) != 0) {
+		if (db_last_errno() == 1062 && strstr(db_last_error(), "uq_orders_message") != NULL) {
+			/* This message made its order before (its dedup row was pruned). */
+			db_rollback();
+			return ORDER_ALREADY;
+		}
 		if (db_last_errno() == 1062) {
-			*why = "the user already holds a live order for this activity";
-			return order_reject(m, *why, 1);
+			char live[SECKILL_REF_LEN + 1] = "";
+			db_rollback();
+			if (db_select_json("SELECT message_id FROM orders WHERE user_id = ? AND"
+			    " activity_id = ? AND status <> 'cancelled' LIMIT 1", &rows, "ii",
+			    m->user_id, m->activity_id) == 0 && json_object_array_length(rows) == 1)
+				snprintf(live, sizeof live, "%s", db_field_str(
+				    json_object_array_get_idx(rows, 0), "message_id", ""));
+			json_object_put(rows);
+			*why = "you already hold a live order for this sale";
+			return order_reject(m, *why, live[0] ? UNIT_KEEP_LIVE : UNIT_BACK, live);
 		}
 		if (db_last_errno() == 1452) {	/* no such user */
 			*why = "unknown user";
@@ -160,17 +243,13 @@ order_create(const struct order_msg *m, long long *order_id, const char **why)
 		    m->activity_id) != 0)
 			goto rollback;
 		if (n == 0) {
-			/* MySQL has no unit left for it: never oversell, whatever Redis said. */
-			db_rollback();
-			if (db_begin() != 0 || db_exec("INSERT INTO message_processing (message_id)"
-			    " VALUES (?)", NULL, NULL, "s", m->message_id) != 0) {
-				db_rollback();
-				return ORDER_RETRY;
-			}
-			*why = "no stock left in MySQL";
+			/* MySQL has no unit left for it: never oversell, whatever Redis said. The unit
+			 * Redis sold never existed: it is not given back (the healer sets Redis's
+			 * stock to MySQL's once the sale is quiet). */
+			*why = "sold out: the sale had no unit left for this order";
 			log_err("order %s: activity %lld has no stock left in MySQL: rejected",
 			    m->message_id, m->activity_id);
-			return order_reject(m, *why, 1);
+			return order_reject(m, *why, UNIT_PHANTOM, NULL);
 		}
 	}
 	if (db_exec("UPDATE message_processing SET order_id = ? WHERE message_id = ?", NULL, NULL,
@@ -276,10 +355,11 @@ order_sweep(void)
 	json_object_put(rows);
 	rows = NULL;
 	/* Units of cancelled orders (and failed outbox rows) that Redis may still hold. */
-	if (db_select_json("SELECT user_id, activity_id, message_id FROM orders"
+	if (db_select_json("(SELECT user_id, activity_id, message_id FROM orders"
 	    " WHERE status = 'cancelled' AND cancelled_at > UTC_TIMESTAMP(3) - INTERVAL 1 DAY"
-	    " UNION ALL SELECT user_id, activity_id, id FROM outbox WHERE status = 'failed'"
-	    " AND updated_at > UTC_TIMESTAMP(3) - INTERVAL 1 DAY", &rows, "") != 0)
+	    " ORDER BY cancelled_at DESC LIMIT 500) UNION ALL (SELECT user_id, activity_id, id"
+	    " FROM outbox WHERE status = 'failed' AND updated_at > UTC_TIMESTAMP(3) - INTERVAL 1 DAY"
+	    " ORDER BY updated_at DESC LIMIT 500)", &rows, "") != 0)
 		return -1;
 	for (size_t i = 0; i < json_object_array_length(rows); i++) {
 		struct json_object *row = json_object_array_get_idx(rows, i);

@@ -28,6 +28,12 @@ int order_parse(const char *body, size_t len, struct order_msg *m, const char **
 /* The consumer's transaction; *order_id set on ORDER_CREATED, *why on REJECTED/POISON. */
 enum order_outcome order_create(const struct order_msg *m, long long *order_id,
     const char **why);
+/*
+ * A message parked in the dead-letter queue: its outbox row (if any, still pending or sent)
+ * fails with the reason and its unit goes back, so the buyer's result says failed and why.
+ * 1 settled, 0 nothing to settle, -1 MySQL failed.
+ */
+int order_park(const char *message_id, const char *why);
 /* Publishes the payment-timeout message for an order (the TTL queue). 0 ok, -1 failed. */
 int order_schedule_timeout(long long order_id);
 

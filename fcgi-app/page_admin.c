@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "db.h"
+#include "heal.h"
 #include "log.h"
 #include "metrics.h"
 #include "mq.h"
@@ -50,7 +51,7 @@ static const char admin_outbox_sql[] = "SELECT o.activity_id, o.status, COUNT(*)
 
 static const char *const admin_order_states[] = { "unpaid", "paid", "cancelled", NULL };
 static const char *const admin_outbox_states[] = { "pending", "sent", "consumed", "failed",
-	NULL };
+	"void", NULL };
 
 /* {"unpaid":0,...} for the states, filled from rows of (activity_id, status, n) of activity. */
 static struct json_object *
@@ -113,18 +114,12 @@ admin_activity(struct json_object *row, struct json_object *orders, struct json_
 {
 	long long id = db_field_int(row, "id"), total = db_field_int(row, "stock_total");
 	long long left = db_field_int(row, "stock_left"), rstock = 0, held = 0;
-	long long unpaid, paid, pending, sent;
 	struct json_object *o = admin_by_status(orders, id, admin_order_states);
 	struct json_object *x = admin_by_status(outbox, id, admin_outbox_states);
 	const char *status, *check = "ok", *check_label = "OK";
-	char problems[256] = "";
-	size_t plen = 0;
+	char problems[512] = "";
 	int rs = -1;
 
-	unpaid = db_field_int(o, "unpaid");
-	paid = db_field_int(o, "paid");
-	pending = db_field_int(x, "pending");
-	sent = db_field_int(x, "sent");
 	json_object_object_add(row, "orders", o);
 	json_object_object_add(row, "outbox", x);
 	if (*redis_ok && (rs = admin_redis(id, &rstock, &held)) < 0)
@@ -139,30 +134,21 @@ admin_activity(struct json_object *row, struct json_object *orders, struct json_
 	json_object_object_add(row, "stock_left_text", admin_stock_text(left));
 	json_object_object_add(row, "stock_total_text", admin_stock_text(total));
 
-	/* The checks of `seckill-admin reconcile`, on the same numbers. */
-#define ADMIN_PROBLEM(...) do { check = "broken"; if (plen < sizeof problems) plen += \
-	(size_t)snprintf(problems + plen, sizeof problems - plen, __VA_ARGS__); } while (0)
-	if (total >= 0 && unpaid + paid > total)
-		ADMIN_PROBLEM("%sOversold: %lld live orders for %lld units.", plen ? " " : "",
-		    unpaid + paid, total);
-	if (total >= 0 && left != total - unpaid - paid)
-		ADMIN_PROBLEM("%sMySQL stock %lld is not %lld - %lld live orders.", plen ? " " : "",
-		    left, total, unpaid + paid);
-	if (rs == 0 && pending + sent == 0) {
-		if (total >= 0 && rstock != left)
-			ADMIN_PROBLEM("%sRedis stock %lld but MySQL stock %lld.", plen ? " " : "",
-			    rstock, left);
-		if (held != unpaid + paid)
-			ADMIN_PROBLEM("%sRedis holds %lld buyers for %lld live orders.",
-			    plen ? " " : "", held, unpaid + paid);
-	}
-#undef ADMIN_PROBLEM
-	if (strcmp(check, "broken") == 0)
-		check_label = "Mismatch";
-	else if (pending + sent > 0)
-		check = "in_flight", check_label = "In flight";
-	else if (rs < 0)
+	/* The verdict of `seckill-admin reconcile`: the same module, the same checks. */
+	if (*redis_ok) {
+		struct heal_report rep;
+		int h = heal_sale(id, 0, &rep);
+		if (h < 0)
+			check = "unknown", check_label = "Unknown";
+		else if (h == 0 && rep.broken)
+			check = "broken", check_label = "Mismatch";
+		else if (h == 0 && rep.in_flight)
+			check = "in_flight", check_label = "In flight";
+		if (h == 0)
+			snprintf(problems, sizeof problems, "%s", rep.problems);
+	} else {
 		check = "unknown", check_label = "Unknown";
+	}
 	json_object_object_add(row, "check", json_object_new_string(check));
 	json_object_object_add(row, "check_label", json_object_new_string(check_label));
 	json_object_object_add(row, "problems", json_object_new_string(problems));
@@ -283,6 +269,19 @@ admin_counter(struct json_object *o, const char *key, enum metrics_counter c)
 	json_object_object_add(o, key, json_object_new_int64((int64_t)metrics_get(c)));
 }
 
+/* The healer's latest repairs (a new array; empty when MySQL fails), newest first. */
+static struct json_object *
+admin_repairs(void)
+{
+	struct json_object *rows = NULL;
+
+	if (db_select_json("SELECT activity_id, kind, detail, created_at,"
+	    " DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s') AS when_text FROM repairs"
+	    " ORDER BY id DESC LIMIT 20", &rows, "") != 0)
+		return json_object_new_array();
+	return rows;
+}
+
 /* Everything the dashboard shows (a new object), or NULL when MySQL failed. */
 static struct json_object *
 admin_stats(void)
@@ -326,6 +325,17 @@ admin_stats(void)
 	json_object_object_add(o, "sales", json_object_new_int64((int64_t)sum_s));
 	json_object_object_add(o, "peak_rps", json_object_new_int64((int64_t)peak));
 	json_object_object_add(stats, "last_10m", o);
+	json_object_object_add(stats, "repairs", admin_repairs());
+	json_object_object_add(stats, "no_repairs", json_object_new_boolean(json_object_array_length(
+	    json_object_object_get(stats, "repairs")) == 0));
+	o = json_object_new_object();
+	admin_counter(o, "orphan_hold", MC_HEAL_ORPHAN);
+	admin_counter(o, "release", MC_HEAL_RELEASE);
+	admin_counter(o, "stock", MC_HEAL_STOCK);
+	admin_counter(o, "rebuild", MC_HEAL_REBUILD);
+	admin_counter(o, "parked", MC_HEAL_PARKED);
+	admin_counter(o, "phantom", MC_HEAL_PHANTOM);
+	json_object_object_add(stats, "heal", o);
 	return stats;
 }
 

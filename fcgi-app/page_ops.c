@@ -1,21 +1,20 @@
-/* Operations: GET /healthz (each backend checked now) and GET /metrics (Prometheus text). */
+/* Operations: GET /healthz (from the pool's health threads, health.c) and GET /metrics. */
 #include <json-c/json.h>
 
 #include "app.h"
 #include "buf.h"
-#include "db.h"
+#include "health.h"
 #include "metrics.h"
-#include "mq.h"
 #include "pages.h"
 #include "resp.h"
-#include "store.h"
 
 int
 page_healthz(struct req *req, struct resp *resp)
 {
 	struct json_object *o = json_object_new_object();
-	int redis = store_ping(), mysql = db_ping(), amqp = mq_ping();
-	int status = redis == 0 && mysql == 0 && amqp == 0 ? 200 : 503;
+	int ok[HEALTH_N], status = health_status(ok) == 0 ? 200 : 503;
+	int redis = ok[HEALTH_REDIS] ? 0 : -1, mysql = ok[HEALTH_MYSQL] ? 0 : -1;
+	int amqp = ok[HEALTH_AMQP] ? 0 : -1;
 
 	if (redis != 0)
 		metrics_inc(MC_BACKEND_REDIS_DOWN);

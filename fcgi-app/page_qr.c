@@ -31,6 +31,9 @@
  *   poll    secret_hash min_interval_ms
  *   scan    user_id username session
  *   confirm|deny  user_id session
+ *   delivered|undeliver  (none): a poll that saw confirmed moved the code to delivering, a
+ *           lease of 5 s, while it makes the session; then it is consumed, or confirmed again
+ *           when the session could not be made (so a MySQL failure never burns the code)
  * A code past its expires_ms while pending or scanned becomes expired first.
  */
 static struct store_script qr_script = { "qr_move",
@@ -46,14 +49,23 @@ static struct store_script qr_script = { "qr_move",
 	"  local last = tonumber(redis.call('HGET', KEYS[1], 'last_poll') or '0')\n"
 	"  if now - last < tonumber(ARGV[4]) then return {'slow_down'} end\n"
 	"  redis.call('HSET', KEYS[1], 'last_poll', ARGV[2])\n"
+	"  if st == 'delivering' then\n"
+	"    if now < tonumber(redis.call('HGET', KEYS[1], 'deliver_until') or '0') then return {'slow_down'} end\n"
+	"    st = 'confirmed'\n"
+	"  end\n"
 	"  if st == 'confirmed' then\n"
-	"    redis.call('HSET', KEYS[1], 'state', 'consumed')\n"
+	"    redis.call('HSET', KEYS[1], 'state', 'delivering', 'deliver_until', tostring(now + 5000))\n"
 	"    return {'confirmed', redis.call('HGET', KEYS[1], 'user_id')}\n"
 	"  end\n"
 	"  if st == 'scanned' then return {'scanned', redis.call('HGET', KEYS[1], 'username')} end\n"
 	"  return {st}\n"
 	"end\n"
-	"if st == 'expired' then return {'expired'} end\n"
+	"if op == 'delivered' or op == 'undeliver' then\n"
+	"  if st ~= 'delivering' then return {'bad_state', st} end\n"
+	"  redis.call('HSET', KEYS[1], 'state', op == 'delivered' and 'consumed' or 'confirmed')\n"
+	"  return {'ok'}\n"
+	"end\n"
+		"if st == 'expired' then return {'expired'} end\n"
 	"if op == 'scan' then\n"
 	"  if st ~= 'pending' then return {'bad_state', st} end\n"
 	"  redis.call('HSET', KEYS[1], 'state', 'scanned', 'user_id', ARGV[3], 'username', ARGV[4], 'scanner', ARGV[5])\n"
@@ -274,15 +286,26 @@ api_qr_status(struct req *req, struct resp *resp)
 	} else if (strcmp(st, "confirmed") == 0) {
 		long long uid = 0;
 		sscanf(qr_reply_word(r, 1), "%lld", &uid);
-		/* The code is consumed already: this answer is the only one that carries a session. */
+		/* The code is being delivered (a lease): consumed once the session exists, and
+		 * confirmed again if it cannot be made now, so the next poll gets it. */
 		if (db_select_json("SELECT id, username, role FROM users WHERE id = ?", &rows, "i",
 		    uid) != 0 || json_object_array_length(rows) != 1 ||
 		    session_create(uid, SESSION_WEB, "qr", req, NULL, NULL, conf.session_web_ttl,
 		    token, csrf) != 0) {
-			log_err("qr %.8s: confirmed for user %lld but no session could be made", id, uid);
+			redisReply *u2 = qr_move(id, "undeliver", NULL, NULL, NULL);
+			if (u2 != NULL)
+				freeReplyObject(u2);
+			log_err("qr %.8s: confirmed for user %lld but no session could be made now;"
+			    " the next poll tries again", id, uid);
 			status = app_unavailable(req, resp, "database");
 			goto out;
 		}
+		redisReply *d = qr_move(id, "delivered", NULL, NULL, NULL);
+		if (d == NULL || strcmp(qr_reply_word(d, 0), "ok") != 0)
+			log_warn("qr %.8s: session delivered, but the code could not be marked consumed",
+			    id);
+		if (d != NULL)
+			freeReplyObject(d);
 		row = json_object_array_get_idx(rows, 0);
 		u = json_object_new_object();
 		json_object_object_get_ex(row, "id", &v);

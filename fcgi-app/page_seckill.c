@@ -171,25 +171,6 @@ api_path(struct req *req, struct resp *resp)
 	return 200;
 }
 
-/* The winner's half: the outbox row in MySQL, handed to the relay. 0 ok, -1 give back. */
-static int
-sk_record_winner(const struct seckill_activity *a, long long user, const char *ref)
-{
-	char payload[512];
-	int n;
-
-	n = snprintf(payload, sizeof payload, "{\"message_id\":\"%s\",\"activity_id\":%lld,"
-	    "\"user_id\":%lld,\"amount_cents\":%lld,\"created_at\":%lld}", ref, a->id, user,
-	    a->price_cents, clock_wall_ms());
-	if (db_exec("INSERT INTO outbox (id, activity_id, user_id, payload) VALUES (?, ?, ?, ?)",
-	    NULL, NULL, "siis", ref, a->id, user, payload) != 0)
-		return -1;
-	/* From here the order cannot be lost: a row not sent stays pending for the retry job. */
-	if (relay_submit(ref, payload, (size_t)n) != 0)
-		log_warn("outbox %s: the relay is full; the retry job sends it", ref);
-	return 0;
-}
-
 int
 api_seckill(struct req *req, struct resp *resp)
 {
@@ -206,31 +187,26 @@ api_seckill(struct req *req, struct resp *resp)
 		path = "";
 	else if (!seckill_is_ref(path))
 		return app_fail(req, resp, 403, "bad_path", "This buy link is not valid.");
-	switch (seckill_take(a.id, req->auth->user_id, path, ref, &retry)) {
+	switch (seckill_buy(&a, req->auth->user_id, path, ref, &retry)) {
 	case SK_QUEUED:
-		if (sk_record_winner(&a, req->auth->user_id, ref) != 0) {
-			/* MySQL refused the outbox row: the unit goes back, the buyer hears 503. */
-			if (seckill_give_back(a.id, req->auth->user_id, ref) < 0)
-				log_err("activity %lld: could not give back %s of user %lld: reconcile",
-				    a.id, ref, req->auth->user_id);
-			metrics_inc(MC_SECKILL_UNAVAILABLE);
-			return app_unavailable(req, resp, "database");
-		}
 		return sk_json_status(resp, "queued", ref);
 	case SK_SOLD_OUT:
 		return sk_json_status(resp, "sold_out", NULL);
 	case SK_DUPLICATE:
 		return sk_json_status(resp, "duplicate", NULL);
+	case SK_UNCONFIRMED:
+		/* A reply was lost and nobody can tell yet whether a unit was taken: /result will. */
+		sk_json_status(resp, "unconfirmed", NULL);
+		resp->status = 202;
+		return 202;
 	case SK_BAD_PATH:
 		return app_fail(req, resp, 403, "bad_path", "This buy link is not valid or expired.");
 	case SK_RATE_LIMITED:
 		return app_too_many(req, resp, retry, "rate_limited", "Too many attempts; wait a little.");
 	case SK_NOT_WARMED:
-		metrics_inc(MC_SECKILL_UNAVAILABLE);
 		return app_unavailable(req, resp, "stock");
 	case SK_FAILED:
 	default:
-		metrics_inc(MC_SECKILL_UNAVAILABLE);
 		return app_unavailable(req, resp, "redis");
 	}
 }
@@ -239,45 +215,20 @@ int
 api_result(struct req *req, struct resp *resp)
 {
 	struct seckill_activity a;
-	struct json_object *rows = NULL, *v, *o;
-	char ref[SECKILL_REF_LEN + 1];
-	const char *state = "none";
-	long long order_id = 0, user;
-	int status, held;
+	struct seckill_result res;
+	struct json_object *o;
+	int status;
 
 	if ((status = sk_activity_of(req, resp, &a)) != 0)
 		return status;
-	user = req->auth->user_id;
-	if ((held = seckill_held(a.id, user, ref)) < 0)
-		return app_unavailable(req, resp, "redis");
-	/* A live order wins; else the ref's outbox row; else the user's latest outbox row. */
-	if (db_select_json("SELECT id FROM orders WHERE user_id = ? AND activity_id = ?"
-	    " AND status <> 'cancelled' ORDER BY id DESC LIMIT 1", &rows, "ii", user, a.id) != 0)
+	if (seckill_result(a.id, req->auth->user_id, &res) != 0)
 		return app_unavailable(req, resp, "database");
-	if (json_object_array_length(rows) == 1) {
-		json_object_object_get_ex(json_object_array_get_idx(rows, 0), "id", &v);
-		order_id = json_object_get_int64(v);
-		state = "created";
-	} else {
-		json_object_put(rows);
-		rows = NULL;
-		if ((held == 0 ? db_select_json("SELECT status FROM outbox WHERE id = ?", &rows, "s",
-		    ref) : db_select_json("SELECT status FROM outbox WHERE user_id = ? AND"
-		    " activity_id = ? ORDER BY created_at DESC LIMIT 1", &rows, "ii", user, a.id)) != 0)
-			return app_unavailable(req, resp, "database");
-		if (json_object_array_length(rows) == 1) {
-			json_object_object_get_ex(json_object_array_get_idx(rows, 0), "status", &v);
-			state = strcmp(json_object_get_string(v), "failed") == 0 ? "failed" :
-			    strcmp(json_object_get_string(v), "consumed") == 0 ? "none" : "queued";
-		} else if (held == 0) {
-			state = "queued";
-		}
-	}
-	json_object_put(rows);
 	o = json_object_new_object();
-	json_object_object_add(o, "status", json_object_new_string(state));
-	if (order_id)
-		json_object_object_add(o, "order_id", json_object_new_int64(order_id));
+	json_object_object_add(o, "status", json_object_new_string(res.status));
+	if (res.order_id)
+		json_object_object_add(o, "order_id", json_object_new_int64(res.order_id));
+	if (res.reason[0])
+		json_object_object_add(o, "reason", json_object_new_string(res.reason));
 	resp_json(resp, 200, o);
 	json_object_put(o);
 	return 200;

@@ -9,7 +9,9 @@
 #include "conf.h"
 #include "db.h"
 #include "log.h"
+#include "heal.h"
 #include "metrics.h"
+#include "relay.h"
 #include "seckill.h"
 #include "store.h"
 #include "xmem.h"
@@ -17,22 +19,38 @@
 /*
  * Keys: sk:{a<id>}:stock   units left (-1 unlimited); absent = not warmed
  *       sk:{a<id>}:buyers  hash user id -> ref of the unit they hold
- *       sk:{a<id>}:ver     bumped whenever units come back (flags reopen)
+ *       sk:{a<id>}:ver     bumped whenever units come back (flags reopen); never goes back
+ *       sk:{a<id>}:stamp   run_id of the Redis whose copy was last checked against MySQL: a
+ *                          Redis restarted from older data, or a replica promoted, has another
+ *                          run_id, so the sale is rebuilt from MySQL before it sells again
  *       sk:{a<id>}:path:<user>, sk:{a<id>}:rl:<user>
+ *
+ * A ref (order_ref, outbox id, message id) is 12 hex digits of its attempt's start in epoch ms,
+ * then 20 random ones: whoever finds a holder in Redis knows how old its attempt is. An attempt
+ * has seckill.attempt_ms to take its unit and write its outbox row; the take script (by Redis's
+ * clock) and the outbox insert (by MySQL's) refuse it after that, so once the deadline has
+ * passed, what Redis and MySQL say about it is final and the healer may settle it.
  */
 #define SK_KEY(buf, id, what) snprintf(buf, sizeof buf, "sk:{a%lld}:%s", (long long)(id), what)
 
-/* KEYS stock buyers ver path rl; ARGV user ref path limit window. Checks first, writes last. */
+/* KEYS stock buyers ver path rl stamp; ARGV user ref path limit window deadline_ms run_id.
+ * Checks first, writes last. The same attempt (ref) asked twice gets the same answer. */
 static struct store_script seckill_take_script = { "seckill_take",
+	"local t = redis.call('TIME')\n"
+	"if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[6]) then\n"
+	"  return {'late'}\n"
+	"end\n"
 	"local stock = redis.call('GET', KEYS[1])\n"
 	"if not stock then return {'not_warmed'} end\n"
+	"if redis.call('GET', KEYS[6]) ~= ARGV[7] then return {'unverified'} end\n"
+	"local held = redis.call('HGET', KEYS[2], ARGV[1])\n"
+	"if held == ARGV[2] then return {'queued', 'again'} end\n"
 	"if ARGV[4] ~= '0' then\n"
 	"  local n = redis.call('INCR', KEYS[5])\n"
 	"  if n == 1 then redis.call('EXPIRE', KEYS[5], ARGV[5]) end\n"
 	"  if n > tonumber(ARGV[4]) then return {'rate_limited', tostring(redis.call('TTL', KEYS[5]))} end\n"
 	"end\n"
 	"if ARGV[3] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[3] then return {'bad_path'} end\n"
-	"local held = redis.call('HGET', KEYS[2], ARGV[1])\n"
 	"if held then return {'duplicate', held} end\n"
 	"stock = tonumber(stock)\n"
 	"if stock ~= -1 and stock <= 0 then\n"
@@ -42,22 +60,56 @@ static struct store_script seckill_take_script = { "seckill_take",
 	"redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])\n"
 	"return {'queued', tostring(stock)}\n", "" };
 
-/* KEYS stock buyers ver; ARGV user ref. Only the holder of that very ref gives it back. */
+/* KEYS buyers; ARGV user. The user's ref ('' for none) and Redis's clock in ms. */
+static struct store_script seckill_check_script = { "seckill_check",
+	"local t = redis.call('TIME')\n"
+	"return {redis.call('HGET', KEYS[1], ARGV[1]) or '',"
+	" tostring(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))}\n", "" };
+
+/*
+ * KEYS stock buyers ver; ARGV user ref restock [new_ref]. Only the holder of that very ref is
+ * released; with restock 1 its unit goes back to the stock. With new_ref the user stays a
+ * holder under that ref (the live order MySQL knows) instead of being forgotten.
+ */
 static struct store_script seckill_give_script = { "seckill_give_back",
 	"if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end\n"
-	"redis.call('HDEL', KEYS[2], ARGV[1])\n"
-	"local s = tonumber(redis.call('GET', KEYS[1]) or '-2')\n"
-	"if s >= 0 then redis.call('INCR', KEYS[1]) end\n"
+	"if ARGV[4] and ARGV[4] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])\n"
+	"else redis.call('HDEL', KEYS[2], ARGV[1]) end\n"
+	"if ARGV[3] == '1' then\n"
+	"  local s = tonumber(redis.call('GET', KEYS[1]) or '-2')\n"
+	"  if s >= 0 then redis.call('INCR', KEYS[1]) end\n"
+	"end\n"
 	"redis.call('INCR', KEYS[3])\n"
 	"return 1\n", "" };
 
-/* KEYS stock buyers ver; ARGV stock, then user/ref pairs. Only when there is no stock key. */
-static struct store_script seckill_warm_script = { "seckill_warm",
-	"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+/*
+ * KEYS stock buyers ver stamp; ARGV run_id now_ms keep_after_ms total units, then user/ref
+ * pairs of the units MySQL knows (live orders, outbox rows not yet orders). Unless the copy is
+ * there and stamped by this very Redis already: the holders become MySQL's, plus the holders
+ * Redis has whose attempt is younger than keep_after_ms (they may be writing their outbox row
+ * now: the healer settles them), the stock the rest, ver moves past any value it had (a flag
+ * raised before never matches again), and the stamp says this Redis is checked.
+ */
+static struct store_script seckill_rebuild_script = { "seckill_rebuild",
+	"local stamp = redis.call('GET', KEYS[4])\n"
+	"if stamp == ARGV[1] and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+	"local keep, extra = {}, 0\n"
+	"local old = redis.call('HGETALL', KEYS[2])\n"
+	"for i = 1, #old, 2 do\n"
+	"  local t = tonumber(string.sub(old[i + 1], 1, 12), 16)\n"
+	"  if t and t > tonumber(ARGV[3]) then keep[old[i]] = old[i + 1] end\n"
+	"end\n"
 	"redis.call('DEL', KEYS[2])\n"
-	"for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end\n"
-	"redis.call('SET', KEYS[1], ARGV[1])\n"
-	"redis.call('INCR', KEYS[3])\n"
+	"for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]); keep[ARGV[i]] = nil end\n"
+	"for u, r in pairs(keep) do redis.call('HSET', KEYS[2], u, r); extra = extra + 1 end\n"
+	"local total, stock = tonumber(ARGV[4]), -1\n"
+	"if total >= 0 then stock = math.max(0, total - tonumber(ARGV[5]) - extra) end\n"
+	"redis.call('SET', KEYS[1], stock)\n"
+	"local v = tonumber(redis.call('GET', KEYS[3]) or '0')\n"
+	"if v < tonumber(ARGV[2]) then v = tonumber(ARGV[2]) else v = v + 1 end\n"
+	"redis.call('SET', KEYS[3], v)\n"
+	"redis.call('SET', KEYS[4], ARGV[1])\n"
+	"if stamp then return 3 end\n"
 	"return 1\n", "" };
 
 /* ---- the worker's activity cache ----------------------------------------------------------- */
@@ -116,6 +168,28 @@ seckill_ref(char *out)
 	sodium_bin2hex(out, SECKILL_REF_LEN + 1, raw, sizeof raw);
 }
 
+void
+seckill_attempt_ref(char *out, long long start_ms)
+{
+	unsigned char raw[10];
+
+	snprintf(out, 13, "%012llx", (unsigned long long)start_ms & 0xffffffffffffULL);
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2hex(out + 12, SECKILL_REF_LEN - 12 + 1, raw, sizeof raw);
+}
+
+long long
+seckill_ref_time(const char *ref)
+{
+	long long t = 0;
+
+	if (!seckill_is_ref(ref))
+		return 0;
+	for (int i = 0; i < 12; i++)
+		t = t * 16 + (ref[i] <= '9' ? ref[i] - '0' : ref[i] - 'a' + 10);
+	return t;
+}
+
 int
 seckill_is_ref(const char *s)
 {
@@ -151,10 +225,12 @@ seckill_path_new(long long activity, long long user, char *token_out, long ttl_s
 struct sk_flag {
 	long long activity;
 	long long ver;			/* the activity's ver when it sold out */
+	char run[41];			/* ... in the Redis of this run_id */
 	long long checked;		/* monotonic ms of the last ver check */
 	long long *winners;		/* sorted user ids holding a unit then */
 	size_t nwinners;
 	int sold_out;
+	int all_winners;		/* winners is the whole list (not too many to keep) */
 };
 
 static struct sk_flag sk_flags[SK_CACHE];
@@ -175,26 +251,47 @@ sk_cmp_ll(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Raises the flag after the script said sold out, with the list of who holds a unit. */
+/* KEYS buyers; ARGV cap. The holders' user ids, or {} with their count when more than cap. */
+static struct store_script seckill_holders_script = { "seckill_holders",
+	"local n = redis.call('HLEN', KEYS[1])\n"
+	"if n > tonumber(ARGV[1]) then return {n} end\n"
+	"return redis.call('HKEYS', KEYS[1])\n", "" };
+
+/* More holders than this and the flag answers only "sold out"; holders go on to Redis. */
+#define SK_FLAG_MAX_WINNERS 65536
+
+/*
+ * Raises the flag after the script said sold out, with the list of who holds a unit (read
+ * once per raise, and only while it is small enough to keep; a sale of more units answers its
+ * holders from Redis).
+ */
 static void
 sk_flag_raise(long long activity, long long ver)
 {
 	struct sk_flag *f = &sk_flags[(unsigned)(activity % SK_CACHE)];
-	char key[64];
+	char key[64], cap[16];
+	const char *argv[2] = { key, cap };
 	redisReply *r;
 
 	SK_KEY(key, activity, "buyers");
-	if ((r = store_command("HKEYS %s", key)) == NULL)
+	snprintf(cap, sizeof cap, "%d", SK_FLAG_MAX_WINNERS);
+	if ((r = store_eval(&seckill_holders_script, 1, 2, argv)) == NULL)
 		return;
 	if (r->type == REDIS_REPLY_ARRAY) {
 		free(f->winners);
-		f->winners = xmalloc((r->elements + 1) * sizeof *f->winners);
-		for (size_t i = 0; i < r->elements; i++)
-			f->winners[i] = atoll(r->element[i]->str);
-		f->nwinners = r->elements;
-		qsort(f->winners, f->nwinners, sizeof *f->winners, sk_cmp_ll);
+		f->winners = NULL;
+		f->nwinners = 0;
+		f->all_winners = !(r->elements == 1 && r->element[0]->type == REDIS_REPLY_INTEGER);
+		if (f->all_winners) {
+			f->winners = xmalloc((r->elements + 1) * sizeof *f->winners);
+			for (size_t i = 0; i < r->elements; i++)
+				f->winners[i] = atoll(r->element[i]->str);
+			f->nwinners = r->elements;
+			qsort(f->winners, f->nwinners, sizeof *f->winners, sk_cmp_ll);
+		}
 		f->activity = activity;
 		f->ver = ver;
+		snprintf(f->run, sizeof f->run, "%s", store_run_id());
 		f->checked = clock_mono_ms();
 		f->sold_out = 1;
 	}
@@ -203,7 +300,8 @@ sk_flag_raise(long long activity, long long ver)
 
 /*
  * The flag's answer without the script: SK_SOLD_OUT or SK_DUPLICATE, or -1 to go on to Redis.
- * Once a second it asks Redis whether units came back (ver changed), and lowers the flag.
+ * Once a second it asks Redis whether units came back (ver changed, or another Redis answers
+ * now), and lowers the flag.
  */
 static int
 sk_flag_check(long long activity, long long user)
@@ -222,7 +320,7 @@ sk_flag_check(long long activity, long long user)
 			return -1;
 		long long ver = r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;
 		freeReplyObject(r);
-		if (ver != f->ver) {
+		if (ver != f->ver || strcmp(f->run, store_run_id()) != 0) {
 			f->sold_out = 0;
 			return -1;
 		}
@@ -230,18 +328,53 @@ sk_flag_check(long long activity, long long user)
 	}
 	if (bsearch(&user, f->winners, f->nwinners, sizeof *f->winners, sk_cmp_ll) != NULL)
 		return SK_DUPLICATE;
-	return SK_SOLD_OUT;
+	return f->all_winners ? SK_SOLD_OUT : -1;
 }
 
-/* ---- taking, giving back, warming ----------------------------------------------------------- */
+/* ---- taking, giving back, rebuilding -------------------------------------------------------- */
+
+/*
+ * After the take's reply was lost: asks Redis, on a new connection, whether the attempt holds
+ * the unit. Once Redis's clock is past the deadline the answer is final (the script refuses a
+ * late take); before that, waits for the deadline once. SK_QUEUED, SK_FAILED (nothing taken)
+ * or SK_UNCONFIRMED (Redis does not answer).
+ */
+static enum seckill_outcome
+sk_settle_take(const char *k_buyers, const char *uid, const char *ref, long long deadline)
+{
+	const char *argv[2] = { k_buyers, uid };
+
+	for (int round = 0; round < 2; round++) {
+		redisReply *r;
+		long long now;
+		int held;
+
+		if (store_fresh() == NULL || (r = store_eval(&seckill_check_script, 1, 2, argv)) == NULL)
+			return SK_UNCONFIRMED;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+			freeReplyObject(r);
+			return SK_UNCONFIRMED;
+		}
+		held = strcmp(r->element[0]->str, ref) == 0;
+		now = atoll(r->element[1]->str);
+		freeReplyObject(r);
+		if (held)
+			return SK_QUEUED;
+		if (now > deadline)
+			return SK_FAILED;
+		clock_sleep_ms(deadline - now + 5);
+	}
+	return SK_UNCONFIRMED;
+}
 
 enum seckill_outcome
 seckill_take(long long activity, long long user, const char *path, char *ref, long *retry_after)
 {
-	char k_stock[64], k_buyers[64], k_ver[64], k_path[96], k_rl[96], what[48], uid[24];
-	char limit[24], window[8] = "60";
-	const char *argv[10];
+	char k_stock[64], k_buyers[64], k_ver[64], k_path[96], k_rl[96], k_stamp[64], what[48];
+	char uid[24], limit[24], window[8] = "60", deadline_s[24], run[41];
+	const char *argv[13];
 	enum seckill_outcome out = SK_FAILED;
+	long long start = clock_wall_ms(), deadline = start + conf.seckill_attempt_ms;
 	int flag, warmed = 0;
 	redisReply *r;
 
@@ -253,18 +386,36 @@ seckill_take(long long activity, long long user, const char *path, char *ref, lo
 	SK_KEY(k_stock, activity, "stock");
 	SK_KEY(k_buyers, activity, "buyers");
 	SK_KEY(k_ver, activity, "ver");
+	SK_KEY(k_stamp, activity, "stamp");
 	snprintf(what, sizeof what, "path:%lld", user);
 	SK_KEY(k_path, activity, what);
 	snprintf(what, sizeof what, "rl:%lld", user);
 	SK_KEY(k_rl, activity, what);
 	snprintf(uid, sizeof uid, "%lld", user);
 	snprintf(limit, sizeof limit, "%ld", conf.ratelimit_enabled ? conf.ratelimit_buy_per_user : 0);
-	seckill_ref(ref);
+	snprintf(deadline_s, sizeof deadline_s, "%lld", deadline);
+	seckill_attempt_ref(ref, start);
 	argv[0] = k_stock; argv[1] = k_buyers; argv[2] = k_ver; argv[3] = k_path; argv[4] = k_rl;
-	argv[5] = uid; argv[6] = ref; argv[7] = path; argv[8] = limit; argv[9] = window;
+	argv[5] = k_stamp;
+	argv[6] = uid; argv[7] = ref; argv[8] = path; argv[9] = limit; argv[10] = window;
+	argv[11] = deadline_s; argv[12] = run;
 again:
-	if ((r = store_eval(&seckill_take_script, 5, 10, argv)) == NULL)
+	if (store_get() == NULL)
 		return SK_FAILED;
+	/* The stamp this connection's Redis must carry (copied: a reconnect may change it). */
+	snprintf(run, sizeof run, "%s", store_run_id());
+	if ((r = store_eval(&seckill_take_script, 6, 13, argv)) == NULL) {
+		if (!store_lost())
+			return SK_FAILED;
+		/* Sent, but no answer: it may have run. Ask before anyone says "nothing changed". */
+		out = sk_settle_take(k_buyers, uid, ref, deadline);
+		log_warn("activity %lld: the take of %s (user %lld) lost its reply: %s", activity, ref,
+		    user, out == SK_QUEUED ? "it took a unit" : out == SK_FAILED ?
+		    "it took nothing" : "still unknown");
+		if (out == SK_QUEUED)
+			metrics_inc(MC_SECKILL_QUEUED);
+		return out;
+	}
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
 	    r->element[0]->type != REDIS_REPLY_STRING)
 		goto out;
@@ -289,8 +440,15 @@ again:
 		out = SK_RATE_LIMITED;
 		*retry_after = arg && atol(arg) > 0 ? atol(arg) : 1;
 		metrics_inc(MC_RATELIMITED);
-	} else if (strcmp(what_s, "not_warmed") == 0 && !warmed) {
-		/* Redis lost the activity (or it is new): rebuild it from MySQL, then once more. */
+	} else if (strcmp(what_s, "late") == 0) {
+		/* Redis got to it after the deadline and took nothing: nothing changed. */
+		log_warn("activity %lld: Redis ran the take of user %lld after its deadline", activity,
+		    user);
+		out = SK_FAILED;
+	} else if ((strcmp(what_s, "not_warmed") == 0 || strcmp(what_s, "unverified") == 0) &&
+	    !warmed) {
+		/* Redis lost the sale, or restarted (maybe from older data), or it is new: rebuild it
+		 * from MySQL before it sells, then once more. */
 		freeReplyObject(r);
 		warmed = 1;
 		int w = seckill_warm(activity);
@@ -307,11 +465,11 @@ out:
 	return out;
 }
 
-int
-seckill_give_back(long long activity, long long user, const char *ref)
+static int
+sk_give(long long activity, long long user, const char *ref, int restock, const char *new_ref)
 {
 	char k_stock[64], k_buyers[64], k_ver[64], uid[24];
-	const char *argv[5];
+	const char *argv[7];
 	redisReply *r;
 	int rc = -1;
 
@@ -320,7 +478,8 @@ seckill_give_back(long long activity, long long user, const char *ref)
 	SK_KEY(k_ver, activity, "ver");
 	snprintf(uid, sizeof uid, "%lld", user);
 	argv[0] = k_stock; argv[1] = k_buyers; argv[2] = k_ver; argv[3] = uid; argv[4] = ref;
-	if ((r = store_eval(&seckill_give_script, 3, 5, argv)) == NULL)
+	argv[5] = restock ? "1" : "0"; argv[6] = new_ref ? new_ref : "";
+	if ((r = store_eval(&seckill_give_script, 3, 7, argv)) == NULL)
 		return -1;
 	if (r->type == REDIS_REPLY_INTEGER)
 		rc = (int)r->integer;
@@ -329,16 +488,33 @@ seckill_give_back(long long activity, long long user, const char *ref)
 }
 
 int
+seckill_give_back(long long activity, long long user, const char *ref)
+{
+	return sk_give(activity, user, ref, 1, NULL);
+}
+
+int
+seckill_release(long long activity, long long user, const char *ref, int restock,
+    const char *live_ref)
+{
+	return sk_give(activity, user, ref, restock, live_ref);
+}
+
+int
 seckill_warm(long long activity)
 {
 	struct json_object *act = NULL, *held = NULL, *v;
-	char k_stock[64], k_buyers[64], k_ver[64], stock_s[24];
+	char k_stock[64], k_buyers[64], k_ver[64], k_stamp[64], run[41], now_s[24], keep_s[24];
+	char total_s[24], units_s[24];
 	const char **argv = NULL;
-	long long total, stock;
+	long long total, now;
 	size_t n;
 	int rc = -1;
 	redisReply *r;
 
+	if (store_get() == NULL)
+		return -1;
+	snprintf(run, sizeof run, "%s", store_run_id());
 	if (db_select_json("SELECT stock_total FROM activities WHERE id = ?", &act, "i",
 	    activity) != 0)
 		return -1;
@@ -357,28 +533,42 @@ seckill_warm(long long activity)
 	    &held, "ii", activity, activity) != 0)
 		goto out;
 	n = json_object_array_length(held);
-	stock = total < 0 ? -1 : total - (long long)n;
-	if (stock < -1 || (total >= 0 && stock < 0))
-		stock = 0;
-	snprintf(stock_s, sizeof stock_s, "%lld", stock);
+	now = clock_wall_ms();
+	snprintf(now_s, sizeof now_s, "%lld", now);
+	snprintf(keep_s, sizeof keep_s, "%lld", now - conf.seckill_attempt_ms - 1000);
+	snprintf(total_s, sizeof total_s, "%lld", total);
+	snprintf(units_s, sizeof units_s, "%zu", n);
 	SK_KEY(k_stock, activity, "stock");
 	SK_KEY(k_buyers, activity, "buyers");
 	SK_KEY(k_ver, activity, "ver");
-	argv = xmalloc((4 + 2 * n) * sizeof *argv);
-	argv[0] = k_stock; argv[1] = k_buyers; argv[2] = k_ver; argv[3] = stock_s;
+	SK_KEY(k_stamp, activity, "stamp");
+	argv = xmalloc((9 + 2 * n) * sizeof *argv);
+	argv[0] = k_stock; argv[1] = k_buyers; argv[2] = k_ver; argv[3] = k_stamp;
+	argv[4] = run; argv[5] = now_s; argv[6] = keep_s; argv[7] = total_s; argv[8] = units_s;
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *row = json_object_array_get_idx(held, i);
 		json_object_object_get_ex(row, "user_id", &v);
-		argv[4 + 2 * i] = json_object_get_string(v);
+		argv[9 + 2 * i] = json_object_get_string(v);
 		json_object_object_get_ex(row, "ref", &v);
-		argv[5 + 2 * i] = json_object_get_string(v);
+		argv[10 + 2 * i] = json_object_get_string(v);
 	}
-	if ((r = store_eval(&seckill_warm_script, 3, (int)(4 + 2 * n), argv)) == NULL)
+	if ((r = store_eval(&seckill_rebuild_script, 4, (int)(9 + 2 * n), argv)) == NULL)
 		goto out;
 	if (r->type == REDIS_REPLY_INTEGER) {
 		rc = (int)r->integer;
-		if (rc == 1)
-			log_info("activity %lld warmed: stock %lld, %zu holders", activity, stock, n);
+		/* Another Redis's stamp (a restart, maybe from older data) or units that were held
+		 * (Redis was emptied): that is a repair, not a first load. */
+		if (rc == 3 || (rc == 1 && n > 0)) {
+			log_warn("activity %lld rebuilt from MySQL in Redis %.8s (%s): %zu units held",
+			    activity, run, rc == 3 ? "another Redis had it" : "Redis had lost it", n);
+			metrics_inc(MC_HEAL_REBUILD);
+			heal_log(activity, "rebuild", rc == 3 ? "Redis restarted or replaced: rebuilt"
+			    " from MySQL" : "Redis had lost the sale: rebuilt from MySQL");
+		} else if (rc == 1) {
+			log_info("activity %lld loaded into Redis", activity);
+		}
+		if (rc == 3)
+			rc = 1;
 	}
 	freeReplyObject(r);
 out:
@@ -421,5 +611,151 @@ seckill_stock(long long activity, long long *stock)
 		rc = 0;
 	}
 	freeReplyObject(r);
+	return rc;
+}
+
+/* ---- the buy and its result ----------------------------------------------------------------- */
+
+/*
+ * The outbox insert whose reply was lost: settled on a fresh connection by writing a void row
+ * under the same id. If that insert wins, the real one never committed and never will (the
+ * primary key), so the unit may go back; if it meets the real row, the buy went through.
+ * 0 the row exists, 1 it never will, -1 unknown.
+ */
+static int
+sk_settle_outbox(const char *ref, long long activity, long long user, const char *payload)
+{
+	struct json_object *rows = NULL;
+	int rc = -1;
+
+	if (db_fresh() == NULL)
+		return -1;
+	if (db_exec("INSERT INTO outbox (id, activity_id, user_id, payload, status, last_error)"
+	    " VALUES (?, ?, ?, ?, 'void', 'the buy lost its reply before the row was written')",
+	    NULL, NULL, "siis", ref, activity, user, payload) == 0)
+		return 1;
+	if (db_last_errno() != 1062)
+		return -1;
+	if (db_select_json("SELECT status FROM outbox WHERE id = ?", &rows, "s", ref) == 0 &&
+	    json_object_array_length(rows) == 1)
+		rc = strcmp(db_field_str(json_object_array_get_idx(rows, 0), "status", ""), "void") == 0
+		    ? 1 : 0;
+	json_object_put(rows);
+	return rc;
+}
+
+/*
+ * The winner's half: the outbox row in MySQL, refused by MySQL's clock past the attempt's
+ * deadline, then handed to the relay. SK_QUEUED, SK_FAILED (no row: give the unit back) or
+ * SK_UNCONFIRMED.
+ */
+static enum seckill_outcome
+sk_record_winner(const struct seckill_activity *a, long long user, const char *ref)
+{
+	long long start = seckill_ref_time(ref), deadline = start + conf.seckill_attempt_ms;
+	unsigned long long n = 0;
+	char payload[512];
+	int len, settled;
+
+	len = snprintf(payload, sizeof payload, "{\"message_id\":\"%s\",\"activity_id\":%lld,"
+	    "\"user_id\":%lld,\"amount_cents\":%lld,\"created_at\":%lld}", ref, a->id, user,
+	    a->price_cents, clock_wall_ms());
+	if (clock_wall_ms() > deadline)
+		return SK_FAILED;
+	if (db_exec("INSERT INTO outbox (id, activity_id, user_id, payload)"
+	    " SELECT ?, ?, ?, ? FROM DUAL WHERE UTC_TIMESTAMP(3) < FROM_UNIXTIME(? / 1000)",
+	    &n, NULL, "siisi", ref, a->id, user, payload, deadline) == 0) {
+		if (n == 0) {
+			log_warn("outbox %s: MySQL got to it after the attempt's deadline", ref);
+			return SK_FAILED;
+		}
+	} else if (!db_lost()) {
+		return SK_FAILED;
+	} else if ((settled = sk_settle_outbox(ref, a->id, user, payload)) != 0) {
+		log_warn("outbox %s: the insert lost its reply; %s", ref, settled > 0 ?
+		    "it was not written (voided)" : "still unknown: the healer settles it");
+		return settled > 0 ? SK_FAILED : SK_UNCONFIRMED;
+	} else {
+		log_warn("outbox %s: the insert lost its reply, but it was written", ref);
+	}
+	/* From here the order cannot be lost: a row not sent stays pending for the retry job. */
+	if (relay_submit(ref, payload, (size_t)len) != 0)
+		log_warn("outbox %s: the relay is full; the retry job sends it", ref);
+	return SK_QUEUED;
+}
+
+enum seckill_outcome
+seckill_buy(const struct seckill_activity *a, long long user, const char *path, char *ref,
+    long *retry_after)
+{
+	enum seckill_outcome out = seckill_take(a->id, user, path, ref, retry_after);
+
+	if (out != SK_QUEUED)
+		goto out;
+	if ((out = sk_record_winner(a, user, ref)) == SK_FAILED) {
+		/* No row, and none will come: the unit goes back (only this attempt's), 503. */
+		if (seckill_give_back(a->id, user, ref) < 0) {
+			log_err("activity %lld: could not give back %s of user %lld: the healer will",
+			    a->id, ref, user);
+			out = SK_UNCONFIRMED;
+		}
+	}
+out:
+	if (out == SK_FAILED || out == SK_NOT_WARMED)
+		metrics_inc(MC_SECKILL_UNAVAILABLE);
+	else if (out == SK_UNCONFIRMED)
+		metrics_inc(MC_SECKILL_UNCONFIRMED);
+	return out;
+}
+
+int
+seckill_result(long long activity, long long user, struct seckill_result *res)
+{
+	struct json_object *rows = NULL, *row;
+	char ref[SECKILL_REF_LEN + 1];
+	int held, rc = -1;
+
+	memset(res, 0, sizeof *res);
+	res->status = "none";
+	if ((held = seckill_held(activity, user, ref)) < 0)
+		return -1;
+	/* A live order wins; else the held ref's outbox row; else the user's latest row. */
+	if (db_select_json("SELECT id FROM orders WHERE user_id = ? AND activity_id = ?"
+	    " AND status <> 'cancelled' ORDER BY id DESC LIMIT 1", &rows, "ii", user, activity) != 0)
+		return -1;
+	if (json_object_array_length(rows) == 1) {
+		res->order_id = db_field_int(json_object_array_get_idx(rows, 0), "id");
+		res->status = "created";
+		rc = 0;
+		goto out;
+	}
+	json_object_put(rows);
+	rows = NULL;
+	if ((held == 0 ? db_select_json("SELECT status, last_error FROM outbox WHERE id = ?", &rows,
+	    "s", ref) : db_select_json("SELECT status, last_error FROM outbox WHERE user_id = ?"
+	    " AND activity_id = ? AND status <> 'void' ORDER BY created_at DESC LIMIT 1", &rows,
+	    "ii", user, activity)) != 0)
+		return -1;
+	rc = 0;
+	if (json_object_array_length(rows) == 1) {
+		const char *st;
+		row = json_object_array_get_idx(rows, 0);
+		st = db_field_str(row, "status", "");
+		if (strcmp(st, "failed") == 0) {
+			res->status = "failed";
+			snprintf(res->reason, sizeof res->reason, "%s",
+			    db_field_str(row, "last_error", "the order could not be created"));
+		} else if (strcmp(st, "pending") == 0 || strcmp(st, "sent") == 0) {
+			res->status = "queued";
+		} else if (held == 0 && strcmp(st, "void") != 0) {
+			/* Consumed, and no live order: the order was cancelled. */
+			res->status = "none";
+		}
+	} else if (held == 0) {
+		/* Held, no row yet: the attempt is writing it, or the healer will settle it. */
+		res->status = "queued";
+	}
+out:
+	json_object_put(rows);
 	return rc;
 }

@@ -15,7 +15,8 @@ enum seckill_outcome {
 	SK_BAD_PATH,
 	SK_RATE_LIMITED,	/* *retry_after set */
 	SK_NOT_WARMED,		/* no stock key and MySQL could not rebuild it */
-	SK_FAILED,		/* Redis or MySQL failed: nothing taken */
+	SK_FAILED,		/* Redis or MySQL failed: nothing taken, nothing changed */
+	SK_UNCONFIRMED,		/* a reply was lost and no backend can tell yet: /result settles it */
 };
 
 struct seckill_activity {
@@ -30,11 +31,33 @@ struct seckill_activity {
 int seckill_activity(long long id, struct seckill_activity *out);
 /* A fresh random ref (SECKILL_REF_LEN hex chars + NUL). */
 void seckill_ref(char *out);
+/* An attempt's ref: its start (epoch ms, 12 hex digits) then 20 random hex digits. */
+void seckill_attempt_ref(char *out, long long start_ms);
+/* The start of the attempt a ref names (epoch ms), 0 when it is not a ref. */
+long long seckill_ref_time(const char *ref);
 /* 1 when s has the shape of a ref: SECKILL_REF_LEN lower-case hex digits (also the shape of
  * captcha ids, paths and QR ids). */
 int seckill_is_ref(const char *s);
 /* Path keys and tokens: stores a new path for the user; 0 ok, -1 Redis failed. */
 int seckill_path_new(long long activity, long long user, char *token_out, long ttl_s);
+
+/*
+ * The buy, the whole use case: take a unit (seckill_take), then record the winner's outbox row
+ * in MySQL and hand it to the relay. Never guesses: a take or insert whose reply is lost is
+ * asked about on a fresh connection before any give-back; SK_FAILED means nothing changed,
+ * SK_UNCONFIRMED that nobody could tell yet (the healer settles it within heal.grace).
+ */
+enum seckill_outcome seckill_buy(const struct seckill_activity *a, long long user,
+    const char *path, char *ref, long *retry_after);
+
+/* What /result says of a user's attempt at a sale. */
+struct seckill_result {
+	const char *status;		/* "none", "queued", "created", "failed" */
+	long long order_id;		/* with "created" */
+	char reason[256];		/* with "failed" */
+};
+/* 0 filled, -1 Redis or MySQL failed. */
+int seckill_result(long long activity, long long user, struct seckill_result *out);
 
 /*
  * One attempt to buy: the sold-out flag, then the stock script (warming the activity from MySQL
@@ -46,9 +69,17 @@ enum seckill_outcome seckill_take(long long activity, long long user, const char
 /* Gives the unit of (user, ref) back to Redis stock, once; 1 given back, 0 was not held, -1 failure. */
 int seckill_give_back(long long activity, long long user, const char *ref);
 /*
- * Loads the activity's stock and buyers into Redis from MySQL unless it is there already
- * (stock_total - live orders - outbox rows not yet turned into orders). 1 loaded, 0 was
- * there, 2 no such activity, -1 failure.
+ * Forgets that (user, ref) holds a unit; restock 0 puts no unit back (MySQL never had it: a
+ * phantom). With live_ref the user stays a holder under that ref (the live order MySQL has).
+ * 1 done, 0 was not held, -1 failure.
+ */
+int seckill_release(long long activity, long long user, const char *ref, int restock,
+    const char *live_ref);
+/*
+ * Loads the activity's stock and buyers into Redis from MySQL unless it is there already and
+ * checked by this very Redis (stock_total - live orders - outbox rows not yet turned into
+ * orders; holders of attempts still within their deadline are kept). 1 loaded, 0 was there,
+ * 2 no such activity, -1 failure.
  */
 int seckill_warm(long long activity);
 /* The user's ref in Redis: 0 found (ref filled), 1 none, -1 failure. */

@@ -274,11 +274,14 @@ session_forget(const unsigned char hash[SESSION_HASH_LEN])
 
 	/* First the count, so that a lookup now reading MySQL does not cache what it finds. */
 	__atomic_add_fetch(&session_cache->forgets, 1, __ATOMIC_ACQ_REL);
+	/*
+	 * Then every way of the set under its lock, even one whose hash does not match now: a
+	 * worker caching this very session may be writing that slot at this moment (it checked
+	 * the count just before the bump), and only its lock shows it. The wait is a few copies.
+	 */
 	for (int w = 0; w < SESSION_CACHE_WAYS; w++) {
 		uint32_t seq;
 
-		if (memcmp(set[w].hash, hash, SESSION_HASH_LEN) != 0)
-			continue;
 		seq = session_slot_lock(&set[w], 1);
 		if (memcmp(set[w].hash, hash, SESSION_HASH_LEN) == 0) {
 			set[w].used = 0;

@@ -11,8 +11,12 @@
 #include "store.h"
 #include "xmem.h"
 
-static redisContext *store_ctx;
-static long long store_retry_at;	/* monotonic ms before which we do not reconnect */
+/* Per thread: the health thread of a worker pings on a connection of its own. */
+static _Thread_local redisContext *store_ctx;
+static _Thread_local long long store_retry_at;	/* monotonic ms before which we do not reconnect */
+static _Thread_local long long store_last_use;
+static _Thread_local int store_was_lost;	/* the last failed command had been sent */
+static _Thread_local char store_run[41];	/* run_id of the server this connection reached */
 
 static struct timeval
 store_tv(long ms)
@@ -29,11 +33,10 @@ store_tv(long ms)
 static void
 store_check_idle(void)
 {
-	static long long last_use;
 	long long now = clock_mono_ms();
 	struct pollfd p;
 
-	if (now - last_use > 1000) {
+	if (now - store_last_use > 1000) {
 		p.fd = store_ctx->fd;
 		p.events = POLLIN;
 		p.revents = 0;
@@ -43,7 +46,37 @@ store_check_idle(void)
 			store_ctx = NULL;
 		}
 	}
-	last_use = now;
+	store_last_use = now;
+}
+
+/*
+ * The server's run_id, read once per connection: a Redis that restarted (perhaps from an older
+ * AOF or RDB) or a replica promoted in its place has another one, which is how the sale's
+ * stamp (seckill.c) notices that its data must be checked against MySQL before it sells.
+ */
+static void
+store_read_run_id(redisContext *c)
+{
+	redisReply *r = redisCommand(c, "INFO server");
+	const char *p;
+
+	store_run[0] = '\0';
+	if (r != NULL && r->type == REDIS_REPLY_STRING && (p = strstr(r->str, "run_id:")) != NULL) {
+		p += 7;
+		size_t n = strspn(p, "0123456789abcdef");
+		if (n == 40) {
+			memcpy(store_run, p, 40);
+			store_run[40] = '\0';
+		}
+	}
+	if (r != NULL)
+		freeReplyObject(r);
+}
+
+const char *
+store_run_id(void)
+{
+	return store_ctx != NULL ? store_run : "";
 }
 
 redisContext *
@@ -70,8 +103,27 @@ store_get(void)
 	if (redisSetTimeout(c, store_tv(conf.redis_timeout_ms)) != REDIS_OK)
 		log_warn("redis: cannot set the read timeout");
 	redisEnableKeepAlive(c);
+	store_read_run_id(c);
+	if (c->err) {
+		log_err("redis %s:%ld: %s", conf.redis_host, conf.redis_port, c->errstr);
+		redisFree(c);
+		store_retry_at = clock_mono_ms() + conf.backend_retry_ms;
+		return NULL;
+	}
 	store_ctx = c;
+	store_last_use = clock_mono_ms();
 	return c;
+}
+
+redisContext *
+store_fresh(void)
+{
+	if (store_ctx != NULL) {
+		redisFree(store_ctx);
+		store_ctx = NULL;
+	}
+	store_retry_at = 0;
+	return store_get();
 }
 
 /*
@@ -101,6 +153,7 @@ static redisReply *
 store_check(redisReply *r)
 {
 	if (r == NULL || store_ctx->err) {
+		store_was_lost = 1;
 		if (r != NULL)
 			freeReplyObject(r);
 		store_drop_after(store_ctx->err != REDIS_ERR_EOF);
@@ -115,6 +168,7 @@ store_command(const char *fmt, ...)
 	va_list ap;
 	redisReply *r;
 
+	store_was_lost = 0;
 	if (store_get() == NULL)
 		return NULL;
 	va_start(ap, fmt);
@@ -126,9 +180,16 @@ store_command(const char *fmt, ...)
 redisReply *
 store_command_argv(int argc, const char **argv, const size_t *argvlen)
 {
+	store_was_lost = 0;
 	if (store_get() == NULL)
 		return NULL;
 	return store_check(redisCommandArgv(store_ctx, argc, argv, argvlen));
+}
+
+int
+store_lost(void)
+{
+	return store_was_lost;
 }
 
 int

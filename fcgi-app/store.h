@@ -10,11 +10,24 @@
 
 /* The live context, or NULL when Redis cannot be reached now. */
 redisContext *store_get(void);
+/*
+ * A new connection now, whatever backend.retry_ms says: for the one check that settles an
+ * outcome whose reply was lost (never in a loop). NULL when Redis cannot be reached.
+ */
+redisContext *store_fresh(void);
+/* The run_id of the server the live connection reached ("" when none or unknown). */
+const char *store_run_id(void);
 /* Drops the connection after an error; the next store_get reconnects. */
 void store_drop(void);
 /* Runs a command (hiredis format: arguments only through %s/%b). NULL on a connection error. */
 redisReply *store_command(const char *fmt, ...);
 redisReply *store_command_argv(int argc, const char **argv, const size_t *argvlen);
+/*
+ * After a call that returned NULL: 1 when the command had been written to a connection (its
+ * reply was lost or timed out, so it may have run), 0 when no connection could be had (it
+ * surely did not run).
+ */
+int store_lost(void);
 /* 0 when PING answers PONG. */
 int store_ping(void);
 

@@ -3,7 +3,7 @@
  *   activity create --title T --stock N --price-cents P --starts-in SEC --duration SEC
  *   warm [ID]
  *   users gen --count N --prefix P --out FILE
- *   reconcile [ID]
+ *   reconcile [--repair] [ID]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,7 +17,9 @@
 #include "account.h"
 #include "conf.h"
 #include "db.h"
+#include "heal.h"
 #include "log.h"
+#include "metrics.h"
 #include "seckill.h"
 #include "session.h"
 #include "store.h"
@@ -30,8 +32,10 @@ admin_usage(FILE *out)
 	    "  activity create --title T --stock N --price-cents P --starts-in SEC --duration SEC\n"
 	    "                       create a sale (N = -1: unlimited); prints its id\n"
 	    "  warm [ID]            load stock into Redis for one or every current sale (idempotent)\n"
-	    "  reconcile [ID]       check stock, orders and outbox of one or every sale; exits 1\n"
-	    "                       when an invariant is broken\n"
+	    "  reconcile [--repair] [ID]\n"
+	    "                       check stock, orders and outbox of one or every sale;      \n"
+	    "                       exits 1 when an invariant is broken; --repair first repairs\n"
+	    "                       what it can, as the healer does, and says what it did\n"
 	    "  users gen --count N --prefix P --out FILE\n"
 	    "                       create N users with Bearer tokens for load tests; FILE gets\n"
 	    "                       user_id<TAB>username<TAB>token lines\n"
@@ -217,134 +221,68 @@ out:
 	return rc;
 }
 
-static long long
-admin_count(struct json_object *rows, const char *status)
-{
-	struct json_object *v;
-
-	for (size_t i = 0; i < json_object_array_length(rows); i++) {
-		struct json_object *row = json_object_array_get_idx(rows, i);
-		json_object_object_get_ex(row, "status", &v);
-		if (strcmp(json_object_get_string(v), status) == 0) {
-			json_object_object_get_ex(row, "n", &v);
-			return json_object_get_int64(v);
-		}
-	}
-	return 0;
-}
-
-/* One activity's report line; 1 when an invariant is broken, -1 when a backend failed. */
+/* One sale's report line; 1 when an invariant is broken, -1 when a backend failed. */
 static int
-admin_reconcile_one(long long id, const char *title, long long total, long long mysql_left)
+admin_reconcile_one(long long id, int repair)
 {
-	struct json_object *orders = NULL, *outbox = NULL, *dups = NULL;
-	long long redis_left = 0, held = 0, unpaid, paid, cancelled, pending, sent, consumed, failed;
-	int rs, broken = 0, rc = -1;
-	char key[64], problems[512] = "";
-	size_t plen = 0;
-	redisReply *r;
+	struct heal_report rep;
+	int rc = heal_sale(id, repair, &rep);
 
-	if (db_select_json("SELECT status, COUNT(*) AS n FROM orders WHERE activity_id = ?"
-	    " GROUP BY status", &orders, "i", id) != 0 ||
-	    db_select_json("SELECT status, COUNT(*) AS n FROM outbox WHERE activity_id = ?"
-	    " GROUP BY status", &outbox, "i", id) != 0 ||
-	    db_select_json("SELECT user_id FROM orders WHERE activity_id = ? AND status <> 'cancelled'"
-	    " GROUP BY user_id HAVING COUNT(*) > 1", &dups, "i", id) != 0)
-		goto out;
-	if ((rs = seckill_stock(id, &redis_left)) < 0)
-		goto out;
-	snprintf(key, sizeof key, "sk:{a%lld}:buyers", id);
-	if ((r = store_command("HLEN %s", key)) == NULL)
-		goto out;
-	held = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
-	freeReplyObject(r);
-	unpaid = admin_count(orders, "unpaid");
-	paid = admin_count(orders, "paid");
-	cancelled = admin_count(orders, "cancelled");
-	pending = admin_count(outbox, "pending");
-	sent = admin_count(outbox, "sent");
-	consumed = admin_count(outbox, "consumed");
-	failed = admin_count(outbox, "failed");
-#define PROBLEM(...) do { broken = 1; if (plen < sizeof problems) plen += (size_t)snprintf( \
-	problems + plen, sizeof problems - plen, __VA_ARGS__); } while (0)
-	if (total >= 0 && unpaid + paid > total)
-		PROBLEM("; OVERSOLD: %lld live orders for %lld units", unpaid + paid, total);
-	if (json_object_array_length(dups) > 0)
-		PROBLEM("; %zu users hold two live orders", json_object_array_length(dups));
-	if (total >= 0 && mysql_left != total - unpaid - paid)
-		PROBLEM("; MySQL stock %lld is not %lld - %lld live orders", mysql_left, total,
-		    unpaid + paid);
-	if (rs == 0 && pending + sent == 0) {
-		/* Quiet: Redis must agree with MySQL. */
-		if (total >= 0 && redis_left != mysql_left)
-			PROBLEM("; Redis stock %lld but MySQL stock %lld", redis_left, mysql_left);
-		if (held != unpaid + paid)
-			PROBLEM("; Redis holds %lld buyers for %lld live orders", held, unpaid + paid);
-	}
-#undef PROBLEM
+	if (rc < 0)
+		return -1;
+	if (rc > 0)
+		return 0;
 	printf("activity %lld \"%s\": initial %lld, redis stock %s%lld, mysql stock %lld, "
 	    "orders unpaid %lld paid %lld cancelled %lld, outbox pending %lld sent %lld "
-	    "consumed %lld failed %lld: %s%s\n", id, title, total,
-	    rs == 1 ? "(not loaded) " : "", rs == 1 ? 0 : redis_left, mysql_left, unpaid, paid,
-	    cancelled, pending, sent, consumed, failed, broken ? "BROKEN" :
-	    pending + sent ? "ok (orders in flight)" : "ok", problems);
-	rc = broken;
-out:
-	json_object_put(orders);
-	json_object_put(outbox);
-	json_object_put(dups);
-	return rc;
+	    "consumed %lld failed %lld void %lld: %s%s%s\n", id, rep.title, rep.total,
+	    rep.redis_loaded ? "" : "(not loaded) ", rep.redis_loaded ? rep.redis_left : 0,
+	    rep.mysql_left, rep.unpaid, rep.paid, rep.cancelled, rep.pending, rep.sent,
+	    rep.consumed, rep.failed, rep.voided, rep.broken ? "BROKEN" :
+	    rep.in_flight ? "ok (orders in flight)" : "ok", rep.problems[0] ? "; " : "",
+	    rep.problems);
+	if (repair)
+		printf("  repaired: %s\n", rep.repairs ? rep.done : "nothing to repair");
+	return rep.broken;
 }
 
 static int
 admin_reconcile(int argc, char **argv)
 {
-	struct json_object *rows = NULL, *v;
-	int rc = 0;
+	long long *ids = NULL, one;
+	int rc = 0, n, repair = 0;
 
+	if (argc >= 1 && strcmp(argv[0], "--repair") == 0) {
+		repair = 1;
+		argc--, argv++;
+	}
 	if (argc > 1) {
 		admin_usage(stderr);
 		return 2;
 	}
 	if (argc == 1) {
-		long long id = admin_number("ID", argv[0], 1, 9007199254740991LL);
-		if (db_select_json("SELECT id, title, stock_total, stock_left FROM activities"
-		    " WHERE id = ?", &rows, "i", id) != 0)
-			rows = NULL;
-	} else if (db_select_json("SELECT id, title, stock_total, stock_left FROM activities"
-	    " ORDER BY id", &rows, "") != 0) {
-		rows = NULL;
-	}
-	if (rows == NULL) {
+		struct heal_report rep;
+		one = admin_number("ID", argv[0], 1, 9007199254740991LL);
+		if ((n = heal_sale(one, 0, &rep)) > 0) {
+			fprintf(stderr, "seckill-admin: no such activity\n");
+			return 2;
+		}
+		ids = &one;
+		n = 1;
+	} else if ((n = heal_sales(1, &ids)) < 0) {
 		fprintf(stderr, "seckill-admin: cannot read the activities\n");
 		return 2;
 	}
-	if (argc == 1 && json_object_array_length(rows) == 0) {
-		fprintf(stderr, "seckill-admin: no such activity\n");
-		json_object_put(rows);
-		return 2;
-	}
-	for (size_t i = 0; i < json_object_array_length(rows); i++) {
-		struct json_object *row = json_object_array_get_idx(rows, i);
-		long long id, total, left;
-		const char *title;
-		json_object_object_get_ex(row, "id", &v);
-		id = json_object_get_int64(v);
-		json_object_object_get_ex(row, "title", &v);
-		title = json_object_get_string(v);
-		json_object_object_get_ex(row, "stock_total", &v);
-		total = json_object_get_int64(v);
-		json_object_object_get_ex(row, "stock_left", &v);
-		left = json_object_get_int64(v);
-		int one = admin_reconcile_one(id, title, total, left);
-		if (one < 0) {
-			fprintf(stderr, "activity %lld: Redis or MySQL unavailable\n", id);
+	for (int i = 0; i < n; i++) {
+		int r = admin_reconcile_one(ids[i], repair);
+		if (r < 0) {
+			fprintf(stderr, "activity %lld: Redis or MySQL unavailable\n", ids[i]);
 			rc = 2;
-		} else if (one > 0 && rc == 0) {
+		} else if (r > 0 && rc == 0) {
 			rc = 1;
 		}
 	}
-	json_object_put(rows);
+	if (ids != &one)
+		free(ids);
 	return rc;
 }
 
@@ -368,6 +306,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	conf.backend_retry_ms = 0;
+	/* The pool's counters: repairs made here show in /metrics too. */
+	metrics_open(conf.app_run_dir);
 	if (argc >= 3 && strcmp(argv[1], "activity") == 0 && strcmp(argv[2], "create") == 0)
 		rc = admin_activity_create(argc - 3, argv + 3);
 	else if (strcmp(argv[1], "warm") == 0)

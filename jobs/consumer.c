@@ -38,13 +38,23 @@ consumer_handle(amqp_envelope_t *env)
 			return mq_reject(env->delivery_tag, 1);
 	}
 	if (out == ORDER_POISON) {
-		log_err("message %.32s: parked in %s: %s", m.message_id[0] ? m.message_id : "?",
-		    MQ_DEAD_QUEUE, why);
-		if (mq_publish_dead(body, len, m.message_id[0] ? m.message_id : "unknown", why) != 0) {
+		char id[SECKILL_REF_LEN + 1] = "";
+		/* The message's id: from the body, else from its properties. */
+		if (m.message_id[0])
+			snprintf(id, sizeof id, "%s", m.message_id);
+		else if ((env->message.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG) &&
+		    env->message.properties.message_id.len == SECKILL_REF_LEN)
+			snprintf(id, sizeof id, "%.*s", SECKILL_REF_LEN,
+			    (const char *)env->message.properties.message_id.bytes);
+		log_err("message %.32s: parked in %s: %s", id[0] ? id : "?", MQ_DEAD_QUEUE, why);
+		if (mq_publish_dead(body, len, id[0] ? id : "unknown", why) != 0) {
 			log_err("cannot park it now; it goes back to the queue");
 			job_sleep(1000);
 			return mq_reject(env->delivery_tag, 1);
 		}
+		/* Parked: its buyer must not wait for it, nor its unit stay held. */
+		while (order_park(id, why) < 0 && !job_stopping)
+			job_sleep(1000);
 		consumer_dead++;
 	} else if (out == ORDER_ALREADY) {
 		consumer_dup++;

@@ -9,6 +9,7 @@
 #include "conf.h"
 #include "job.h"
 #include "log.h"
+#include "metrics.h"
 
 volatile int job_stopping;
 
@@ -31,6 +32,8 @@ job_init(const char *name)
 		exit(2);
 	}
 	log_set_level(log_level_named(conf.log_level));
+	/* The pool's counters: what a job repairs shows in /metrics. */
+	metrics_open(conf.app_run_dir);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "%s: libsodium cannot start\n", name);
 		exit(1);

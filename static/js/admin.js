@@ -16,6 +16,7 @@
   const liveText = live && live.querySelector('[data-role="live-text"]');
   const salesBody = document.getElementById('admin-activities');
   const queueBody = document.getElementById('admin-queue-rows');
+  const repairBody = document.getElementById('admin-repair-rows');
   let timer = 0, busy = false, stopped = false, loading = null;
 
   const get = (o, path) => path.split('.').reduce((v, k) => (v == null ? v : v[k]), o);
@@ -82,6 +83,15 @@
     return tr;
   }
 
+  function repairRow(r) {
+    const tr = el('tr');
+    const kind = el('td');
+    kind.appendChild(el('code', '', r.kind));
+    tr.append(el('td', 't-muted', r.when_text), el('td', 't-id', '#' + r.activity_id), kind,
+      el('td', '', r.detail));
+    return tr;
+  }
+
   function fill(data) {
     for (const e of root.querySelectorAll('[data-k]')) {
       const v = get(data, e.getAttribute('data-k'));
@@ -106,6 +116,17 @@
       salesBody.replaceChildren(...rows);
     }
     if (queueBody && Array.isArray(data.queues)) queueBody.replaceChildren(...data.queues.map(queueRow));
+    if (repairBody && Array.isArray(data.repairs)) {
+      const rows = data.repairs.map(repairRow);
+      if (!rows.length) {
+        const tr = el('tr', 't-empty');
+        const td = el('td', '', 'Nothing needed repairing.');
+        td.colSpan = 4;
+        tr.appendChild(td);
+        rows.push(tr);
+      }
+      repairBody.replaceChildren(...rows);
+    }
   }
 
   function say(state, text) {

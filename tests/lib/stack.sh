@@ -22,7 +22,7 @@ job_stop() {
 # jobs_restart [VAR=VALUE...]: the three jobs again, with these settings
 jobs_restart() {
 	local j
-	for j in seckill-consumer seckill-retry seckill-timeout; do job_stop "$j"; done
+	for j in seckill-consumer seckill-retry seckill-timeout seckill-heal; do job_stop "$j"; done
 	env "$@" bash "$SECKILL_SRCDIR/conf/stack.sh" start >>"$SECKILL_RUN_DIR/jobs-restart.log" 2>&1
 }
 # job_child NAME: the pid of the job's program under its supervisor
