@@ -311,6 +311,9 @@ heal_sync(long long id, struct heal_redis *hr, const struct heal_mysql *m,
 	for (size_t i = 0; i + 1 < hr->holders->elements; i += 2)
 		if (heal_classify(m, hr->holders->element[i + 1]->str, now) != HOLD_LIVE)
 			return 0;
+	/* MySQL must agree with itself first: its stock is then the truth to copy. */
+	if (total >= 0 && left != total - (long long)nlive)
+		return 0;
 	if ((total >= 0 && hr->stock_n != left) || (size_t)hr->nholders != nlive)
 		differs = 1;
 	for (size_t i = 0; !differs && i < nlive; i++) {

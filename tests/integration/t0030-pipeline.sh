@@ -1,42 +1,14 @@
 # The order pipeline end to end, and its faults. After each fault the invariants hold: no
 # oversell, one order per user and activity, every queued buyer resolved, stock conserved in
 # Redis and MySQL (reconcile exits 0).
-J='Content-Type: application/json'
+. "$SECKILL_SRCDIR/tests/lib/sale.sh"
 out=$HTTP_TMP/pipeline
 mkdir -p "$out"
 # Short timeouts for this file: payment 4 s, outbox grace 1 s, sweep every 2 s.
 FAST="SECKILL_ORDER_PAY_TIMEOUT=4 SECKILL_OUTBOX_GRACE=1 SECKILL_OUTBOX_RETRY_INTERVAL=1 SECKILL_ORDER_SWEEP_INTERVAL=2 SECKILL_OUTBOX_MAX_SEND=50"
 jobs_restart $FAST
 ok "the jobs run again with short timeouts" test -n "$(job_child seckill-consumer)"
-
 "$ADMIN" users gen --count 60 --prefix pipe_ --out "$out/users" 2>/dev/null
-user() { sed -n "$1p" "$out/users" | cut -f"$2"; }	# user N FIELD (1 id, 3 token)
-buy() {	# buy N ACTIVITY [TIMEFILE]: prints the status the buy got (paths are off for nobody:
-	# captcha); with TIMEFILE, writes there how long the buy itself took, in seconds
-	local tok c p res
-	tok=$(user "$1" 3)
-	c=$(curl -s -X POST -H "Authorization: Bearer $tok" "$BASE/api/captcha" | jq -r .captcha_id)
-	p=$(curl -s -X POST -H "Authorization: Bearer $tok" -H "$J" \
-		--data "{\"captcha_id\":\"$c\",\"captcha_answer\":\"$(rcli GET "captcha:$c")\"}" \
-		"$BASE/api/activities/$2/path" | jq -r .path)
-	res=$(curl -s -X POST -H "Authorization: Bearer $tok" -w '\n%{time_total}' \
-		"$BASE/api/activities/$2/seckill/$p")
-	[ -n "${3:-}" ] && printf '%s\n' "${res##*$'\n'}" >"$3"
-	printf '%s\n' "${res%$'\n'*}" | jq -r .status
-}
-result() { curl -s -H "Authorization: Bearer $(user "$1" 3)" "$BASE/api/activities/$2/result" | jq -r "${3:-.status}"; }
-quiet() {	# quiet ACTIVITY: no outbox row in flight
-	[ "$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $1 AND status IN ('pending', 'sent')")" = 0 ]
-}
-invariants() {	# invariants ACTIVITY LABEL
-	wait_for 20 "quiet $1"
-	ok "$2: every queued buyer is resolved" quiet "$1"
-	is "$2: no user holds two live orders" "$(sql "SELECT COUNT(*) FROM (SELECT user_id FROM orders
-		WHERE activity_id = $1 AND status <> 'cancelled' GROUP BY user_id HAVING COUNT(*) > 1) d")" 0
-	local rec; rec=$("$ADMIN" reconcile "$1" 2>&1)
-	is "$2: reconcile exits 0" "$?" 0
-	like "$2: reconcile says ok" "$rec" ': ok'
-}
 
 # --- queued -> created -> paid ---
 a1=$("$ADMIN" activity create --title 'Pipeline' --stock 3 --price-cents 2500 --starts-in -1 --duration 600)
