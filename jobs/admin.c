@@ -306,8 +306,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	conf.backend_retry_ms = 0;
-	/* The pool's counters: repairs made here show in /metrics too. */
-	metrics_open(conf.app_run_dir);
+	/* The pool's counters, where the pool runs: repairs made here show in /metrics too. */
+	if (access(conf.app_run_dir, W_OK) == 0)
+		metrics_open(conf.app_run_dir);
 	if (argc >= 3 && strcmp(argv[1], "activity") == 0 && strcmp(argv[2], "create") == 0)
 		rc = admin_activity_create(argc - 3, argv + 3);
 	else if (strcmp(argv[1], "warm") == 0)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -32,8 +33,9 @@ job_init(const char *name)
 		exit(2);
 	}
 	log_set_level(log_level_named(conf.log_level));
-	/* The pool's counters: what a job repairs shows in /metrics. */
-	metrics_open(conf.app_run_dir);
+	/* The pool's counters, where the pool runs: what a job repairs shows in /metrics. */
+	if (access(conf.app_run_dir, W_OK) == 0)
+		metrics_open(conf.app_run_dir);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "%s: libsodium cannot start\n", name);
 		exit(1);

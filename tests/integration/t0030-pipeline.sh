@@ -71,6 +71,7 @@ for i in 25 26 27; do is "a buyer wins while the broker is down" "$(buy "$i" "$a
 wait_for 10 'test "$(($(metric_now seckill_relay_not_sent_total) - not_sent))" -ge 3'
 is "/metrics counts the 3 rows the relays could not send" "$(($(metric_now seckill_relay_not_sent_total) - not_sent))" 3
 like "their outbox rows wait as pending" "$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $a3 AND status = 'pending'")" '^[1-3]$'
+wait_for 5 'test "$(curl -s "$BASE/healthz" | jq -r .amqp)" = down'
 http GET /healthz
 is "healthz names amqp while the broker is down" "$(json .amqp)" down
 rmqctl start_app >/dev/null 2>&1
