@@ -363,6 +363,9 @@ heal_sync(long long id, struct heal_redis *hr, const struct heal_mysql *m,
 	return rc;
 }
 
+static int heal_read(long long id, struct heal_redis *hr, struct heal_mysql *m);
+static void heal_read_free(struct heal_redis *hr, struct heal_mysql *m);
+
 /* The checks, on a fresh read of both sides (Redis first: a unit taken after that read shows
  * in MySQL or is in flight, never missed). */
 static int
@@ -374,12 +377,8 @@ heal_check(long long id, struct heal_report *rep)
 	long long now = clock_wall_ms(), live;
 	int rc;
 
-	if (heal_redis_read(id, &hr) != 0)
-		return -1;
-	if ((rc = heal_mysql_read(id, &m)) != 0) {
-		heal_redis_free(&hr);
+	if ((rc = heal_read(id, &hr, &m)) != 0)
 		return rc;
-	}
 	row = json_object_array_get_idx(m.act, 0);
 	snprintf(rep->title, sizeof rep->title, "%s", db_field_str(row, "title", ""));
 	rep->total = db_field_int(row, "stock_total");
@@ -419,9 +418,28 @@ heal_check(long long id, struct heal_report *rep)
 			PROBLEM("Redis holds %lld buyers for %lld live orders", hr.nholders, live);
 	}
 #undef PROBLEM
-	heal_mysql_free(&m);
-	heal_redis_free(&hr);
+	heal_read_free(&hr, &m);
 	return 0;
+}
+
+/* Both sides of a sale, Redis first; 0, 1 no such sale, -1 failure (nothing to free then). */
+static int
+heal_read(long long id, struct heal_redis *hr, struct heal_mysql *m)
+{
+	int rc;
+
+	if (heal_redis_read(id, hr) != 0)
+		return -1;
+	if ((rc = heal_mysql_read(id, m)) != 0)
+		heal_redis_free(hr);
+	return rc;
+}
+
+static void
+heal_read_free(struct heal_redis *hr, struct heal_mysql *m)
+{
+	heal_mysql_free(m);
+	heal_redis_free(hr);
 }
 
 /* The repairs of one sale; 0, 1 no such sale, -1 failure. */
@@ -432,42 +450,27 @@ heal_repair(long long id, struct heal_report *rep)
 	struct heal_mysql m;
 	int rc;
 
-	if (heal_redis_read(id, &hr) != 0)
-		return -1;
-	if ((rc = heal_mysql_read(id, &m)) != 0) {
-		heal_redis_free(&hr);
+	if ((rc = heal_read(id, &hr, &m)) != 0)
 		return rc;
-	}
 	/* Not in Redis, or in a Redis that has not checked it: rebuild it before it sells (the
 	 * buy path would too; the healer does not wait for a buyer). seckill_warm counts it. */
 	if ((!hr.loaded && db_field_int(json_object_array_get_idx(m.act, 0), "current")) ||
 	    (hr.loaded && !hr.stamped)) {
-		heal_mysql_free(&m);
-		heal_redis_free(&hr);
+		heal_read_free(&hr, &m);
 		if (seckill_warm(id) < 0)
 			return -1;
-		if (heal_redis_read(id, &hr) != 0)
-			return -1;
-		if ((rc = heal_mysql_read(id, &m)) != 0) {
-			heal_redis_free(&hr);
+		if ((rc = heal_read(id, &hr, &m)) != 0)
 			return rc;
-		}
 	}
 	rc = heal_holders(id, &hr, &m, rep);
-	heal_mysql_free(&m);
-	heal_redis_free(&hr);
+	heal_read_free(&hr, &m);
 	if (rc != 0)
 		return -1;
 	/* Then, on a fresh read, the stock of a quiet sale. */
-	if (heal_redis_read(id, &hr) != 0)
-		return -1;
-	if ((rc = heal_mysql_read(id, &m)) != 0) {
-		heal_redis_free(&hr);
+	if ((rc = heal_read(id, &hr, &m)) != 0)
 		return rc;
-	}
 	rc = heal_sync(id, &hr, &m, rep);
-	heal_mysql_free(&m);
-	heal_redis_free(&hr);
+	heal_read_free(&hr, &m);
 	return rc;
 }
 

@@ -83,6 +83,15 @@
     return tr;
   }
 
+  /* The row a table shows when it has none. */
+  function emptyRow(text, cols) {
+    const tr = el('tr', 't-empty');
+    const td = el('td', '', text);
+    td.colSpan = cols;
+    tr.appendChild(td);
+    return tr;
+  }
+
   function repairRow(r) {
     const tr = el('tr');
     const kind = el('td');
@@ -106,25 +115,13 @@
     }
     if (salesBody && Array.isArray(data.activities)) {
       const rows = data.activities.map(saleRow);
-      if (!rows.length) {
-        const tr = el('tr', 't-empty');
-        const td = el('td', '', 'No current or recent sales.');
-        td.colSpan = 14;
-        tr.appendChild(td);
-        rows.push(tr);
-      }
+      if (!rows.length) rows.push(emptyRow('No current or recent sales.', 14));
       salesBody.replaceChildren(...rows);
     }
     if (queueBody && Array.isArray(data.queues)) queueBody.replaceChildren(...data.queues.map(queueRow));
     if (repairBody && Array.isArray(data.repairs)) {
       const rows = data.repairs.map(repairRow);
-      if (!rows.length) {
-        const tr = el('tr', 't-empty');
-        const td = el('td', '', 'Nothing needed repairing.');
-        td.colSpan = 4;
-        tr.appendChild(td);
-        rows.push(tr);
-      }
+      if (!rows.length) rows.push(emptyRow('Nothing needed repairing.', 4));
       repairBody.replaceChildren(...rows);
     }
   }
