@@ -232,6 +232,26 @@ is "its unit is back in Redis" "$(rcli GET "sk:{a$a9}:stock") $(rcli HEXISTS "sk
 is "the repair is counted" "$(($(repair_count parked) - parked))" 1
 adds_up "$a9" 3 "parked message"
 
+# --- a QR code confirmed while MariaDB hangs is not burnt: the next poll logs the PC in ---
+qjar=$out/qr.jar
+http POST /api/qr -c "$qjar"
+QR=$(json .qr_id)
+http POST "/api/mobile/qr/$QR/scan" -H "Authorization: Bearer $(user 70 3)"
+http POST "/api/mobile/qr/$QR/confirm" -H "Authorization: Bearer $(user 70 3)" -H "$J" --data '{}'
+is "the phone confirms" "$(json .status)" confirmed
+kill -STOP "$MPID"
+sleep "$(fcgi_conf qr.interval)"
+http GET "/api/qr/$QR/status" -b "$qjar" -c "$qjar"
+kill -CONT "$MPID"
+is "the poll that cannot make the session answers 503" "$STATUS" 503
+sleep "$(fcgi_conf qr.interval)"
+http GET "/api/qr/$QR/status" -b "$qjar" -c "$qjar"
+is "the next poll still gets the login" "$STATUS $(json .status)" "200 confirmed"
+like "with a session cookie" "$(printf '%s\n' "$HEADERS" | grep -i '^set-cookie: sid=')" 'sid='
+sleep "$(fcgi_conf qr.interval)"
+http GET "/api/qr/$QR/status" -b "$qjar"
+is "and only once" "$STATUS" 410
+
 # --- /healthz answers within 100 ms (plus the trip) whatever hangs ---
 http GET /healthz
 is "healthz is 200 before" "$STATUS" 200
