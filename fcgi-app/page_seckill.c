@@ -203,6 +203,8 @@ api_seckill(struct req *req, struct resp *resp)
 		return app_fail(req, resp, 403, "bad_path", "This buy link is not valid or expired.");
 	case SK_RATE_LIMITED:
 		return app_too_many(req, resp, retry, "rate_limited", "Too many attempts; wait a little.");
+	case SK_FAILED_DB:
+		return app_unavailable(req, resp, "database");
 	case SK_NOT_WARMED:
 		return app_unavailable(req, resp, "stock");
 	case SK_FAILED:

@@ -694,6 +694,7 @@ seckill_buy(const struct seckill_activity *a, long long user, const char *path, 
 		goto out;
 	if ((out = sk_record_winner(a, user, ref)) == SK_FAILED) {
 		/* No row, and none will come: the unit goes back (only this attempt's), 503. */
+		out = SK_FAILED_DB;
 		if (seckill_give_back(a->id, user, ref) < 0) {
 			log_err("activity %lld: could not give back %s of user %lld: the healer will",
 			    a->id, ref, user);
@@ -701,7 +702,7 @@ seckill_buy(const struct seckill_activity *a, long long user, const char *path, 
 		}
 	}
 out:
-	if (out == SK_FAILED || out == SK_NOT_WARMED)
+	if (out == SK_FAILED || out == SK_FAILED_DB || out == SK_NOT_WARMED)
 		metrics_inc(MC_SECKILL_UNAVAILABLE);
 	else if (out == SK_UNCONFIRMED)
 		metrics_inc(MC_SECKILL_UNCONFIRMED);

@@ -15,7 +15,8 @@ enum seckill_outcome {
 	SK_BAD_PATH,
 	SK_RATE_LIMITED,	/* *retry_after set */
 	SK_NOT_WARMED,		/* no stock key and MySQL could not rebuild it */
-	SK_FAILED,		/* Redis or MySQL failed: nothing taken, nothing changed */
+	SK_FAILED,		/* Redis failed: nothing taken, nothing changed */
+	SK_FAILED_DB,		/* MySQL could not record the winner: the unit went back */
 	SK_UNCONFIRMED,		/* a reply was lost and no backend can tell yet: /result settles it */
 };
 
