@@ -57,10 +57,10 @@ heal_redis_read(long long id, struct heal_redis *hr)
 	redisReply *r;
 
 	memset(hr, 0, sizeof *hr);
-	snprintf(k_stock, sizeof k_stock, "sk:{a%lld}:stock", id);
-	snprintf(k_buyers, sizeof k_buyers, "sk:{a%lld}:buyers", id);
-	snprintf(k_ver, sizeof k_ver, "sk:{a%lld}:ver", id);
-	snprintf(k_stamp, sizeof k_stamp, "sk:{a%lld}:stamp", id);
+	seckill_key(k_stock, sizeof k_stock, id, "stock");
+	seckill_key(k_buyers, sizeof k_buyers, id, "buyers");
+	seckill_key(k_ver, sizeof k_ver, id, "ver");
+	seckill_key(k_stamp, sizeof k_stamp, id, "stamp");
 	if ((r = store_command("MGET %s %s %s", k_stock, k_ver, k_stamp)) == NULL)
 		return -1;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
@@ -112,12 +112,13 @@ heal_mysql_free(struct heal_mysql *m)
 	memset(m, 0, sizeof *m);
 }
 
+/* Counts one row of that status in the slot of its name. */
 static void
-heal_count(const char *status, long long *n, const char *const *names, long long **slots)
+heal_count(const char *status, const char *const *names, long long **slots)
 {
 	for (int i = 0; names[i] != NULL; i++)
 		if (strcmp(status, names[i]) == 0)
-			*slots[i] += *n;
+			(*slots[i])++;
 }
 
 /* 0 read, 1 no such sale, -1 MySQL failed. */
@@ -160,8 +161,7 @@ heal_mysql_read(long long id, struct heal_mysql *m)
 	for (size_t i = 0; i < json_object_array_length(orders); i++) {
 		struct json_object *o = json_object_array_get_idx(orders, i), *l;
 		const char *st = db_field_str(o, "status", "");
-		long long one = 1;
-		heal_count(st, &one, order_states, order_slots);
+		heal_count(st, order_states, order_slots);
 		json_object_object_add(m->orders, db_field_str(o, "message_id", ""),
 		    json_object_new_string(st));
 		if (strcmp(st, "cancelled") != 0) {
@@ -176,8 +176,7 @@ heal_mysql_read(long long id, struct heal_mysql *m)
 	for (size_t i = 0; i < json_object_array_length(rows); i++) {
 		struct json_object *o = json_object_array_get_idx(rows, i);
 		const char *st = db_field_str(o, "status", "");
-		long long one = 1;
-		heal_count(st, &one, row_states, row_slots);
+		heal_count(st, row_states, row_slots);
 		json_object_object_add(m->rows, db_field_str(o, "id", ""), json_object_new_string(st));
 	}
 	rc = 0;
@@ -335,9 +334,9 @@ heal_sync(long long id, struct heal_redis *hr, const struct heal_mysql *m,
 	redisReply *r;
 	int rc = -1;
 
-	snprintf(k_stock, sizeof k_stock, "sk:{a%lld}:stock", id);
-	snprintf(k_buyers, sizeof k_buyers, "sk:{a%lld}:buyers", id);
-	snprintf(k_ver, sizeof k_ver, "sk:{a%lld}:ver", id);
+	seckill_key(k_stock, sizeof k_stock, id, "stock");
+	seckill_key(k_buyers, sizeof k_buyers, id, "buyers");
+	seckill_key(k_ver, sizeof k_ver, id, "ver");
 	snprintf(hlen, sizeof hlen, "%lld", hr->nholders);
 	snprintf(stock, sizeof stock, "%lld", total >= 0 ? left : -1);
 	argv[0] = k_stock; argv[1] = k_buyers; argv[2] = k_ver;
@@ -363,7 +362,8 @@ heal_sync(long long id, struct heal_redis *hr, const struct heal_mysql *m,
 	return rc;
 }
 
-static int heal_read(long long id, struct heal_redis *hr, struct heal_mysql *m);
+static int heal_read(long long id, struct heal_redis *hr, struct heal_mysql *m,
+    struct heal_report *rep);
 static void heal_read_free(struct heal_redis *hr, struct heal_mysql *m);
 
 /* The checks, on a fresh read of both sides (Redis first: a unit taken after that read shows
@@ -377,7 +377,7 @@ heal_check(long long id, struct heal_report *rep)
 	long long now = clock_wall_ms(), live;
 	int rc;
 
-	if ((rc = heal_read(id, &hr, &m)) != 0)
+	if ((rc = heal_read(id, &hr, &m, rep)) != 0)
 		return rc;
 	row = json_object_array_get_idx(m.act, 0);
 	snprintf(rep->title, sizeof rep->title, "%s", db_field_str(row, "title", ""));
@@ -424,12 +424,14 @@ heal_check(long long id, struct heal_report *rep)
 
 /* Both sides of a sale, Redis first; 0, 1 no such sale, -1 failure (nothing to free then). */
 static int
-heal_read(long long id, struct heal_redis *hr, struct heal_mysql *m)
+heal_read(long long id, struct heal_redis *hr, struct heal_mysql *m, struct heal_report *rep)
 {
 	int rc;
 
-	if (heal_redis_read(id, hr) != 0)
+	if (heal_redis_read(id, hr) != 0) {
+		rep->redis_down = 1;
 		return -1;
+	}
 	if ((rc = heal_mysql_read(id, m)) != 0)
 		heal_redis_free(hr);
 	return rc;
@@ -450,7 +452,7 @@ heal_repair(long long id, struct heal_report *rep)
 	struct heal_mysql m;
 	int rc;
 
-	if ((rc = heal_read(id, &hr, &m)) != 0)
+	if ((rc = heal_read(id, &hr, &m, rep)) != 0)
 		return rc;
 	/* Not in Redis, or in a Redis that has not checked it: rebuild it before it sells (the
 	 * buy path would too; the healer does not wait for a buyer). seckill_warm counts it. */
@@ -459,7 +461,7 @@ heal_repair(long long id, struct heal_report *rep)
 		heal_read_free(&hr, &m);
 		if (seckill_warm(id) < 0)
 			return -1;
-		if ((rc = heal_read(id, &hr, &m)) != 0)
+		if ((rc = heal_read(id, &hr, &m, rep)) != 0)
 			return rc;
 	}
 	rc = heal_holders(id, &hr, &m, rep);
@@ -467,7 +469,7 @@ heal_repair(long long id, struct heal_report *rep)
 	if (rc != 0)
 		return -1;
 	/* Then, on a fresh read, the stock of a quiet sale. */
-	if ((rc = heal_read(id, &hr, &m)) != 0)
+	if ((rc = heal_read(id, &hr, &m, rep)) != 0)
 		return rc;
 	rc = heal_sync(id, &hr, &m, rep);
 	heal_read_free(&hr, &m);

@@ -26,6 +26,7 @@ struct heal_report {
 	long long dup_users;		/* users with two live orders */
 	long long orphans;		/* units held with no row past heal.grace (not repaired) */
 	int redis_loaded;		/* Redis has the sale */
+	int redis_down;			/* the call failed because Redis did */
 	int in_flight;			/* outbox rows or attempts not settled yet */
 	int broken;			/* an invariant does not hold */
 	int repairs;			/* repairs made (with repair) */

@@ -84,26 +84,6 @@ admin_stock_text(long long stock)
 	return json_object_new_string(s);
 }
 
-/* Redis's side of one sale: its stock and buyers. 0, 1 when the sale is not loaded, -1 when
- * Redis failed. */
-static int
-admin_redis(long long id, long long *stock, long long *buyers)
-{
-	char key[64];
-	redisReply *r;
-	int rc;
-
-	*stock = *buyers = 0;
-	if ((rc = seckill_stock(id, stock)) != 0)
-		return rc;
-	snprintf(key, sizeof key, "sk:{a%lld}:buyers", id);
-	if ((r = store_command("HLEN %s", key)) == NULL)
-		return -1;
-	*buyers = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
-	freeReplyObject(r);
-	return 0;
-}
-
 /*
  * Adds the numbers and reconcile's verdict to one activity row (from admin_activities_sql).
  * redis_ok is cleared when Redis fails, so that the rest of the page does not wait on it.
@@ -116,14 +96,27 @@ admin_activity(struct json_object *row, struct json_object *orders, struct json_
 	long long left = db_field_int(row, "stock_left"), rstock = 0, held = 0;
 	struct json_object *o = admin_by_status(orders, id, admin_order_states);
 	struct json_object *x = admin_by_status(outbox, id, admin_outbox_states);
-	const char *status, *check = "ok", *check_label = "OK";
+	const char *status, *check = "unknown", *check_label = "Unknown";
 	char problems[512] = "";
-	int rs = -1;
+	struct heal_report rep;
+	int rs = -1, h = -1;
 
 	json_object_object_add(row, "orders", o);
 	json_object_object_add(row, "outbox", x);
-	if (*redis_ok && (rs = admin_redis(id, &rstock, &held)) < 0)
-		*redis_ok = 0;
+	/* Redis's side and the verdict of `seckill-admin reconcile`: the same module, the same
+	 * checks, one read. */
+	if (*redis_ok) {
+		if ((h = heal_sale(id, 0, &rep)) < 0 && rep.redis_down)
+			*redis_ok = 0;
+		if (h == 0) {
+			rs = rep.redis_loaded ? 0 : 1;
+			rstock = rep.redis_left;
+			held = rep.held;
+			check = rep.broken ? "broken" : rep.in_flight ? "in_flight" : "ok";
+			check_label = rep.broken ? "Mismatch" : rep.in_flight ? "In flight" : "OK";
+			snprintf(problems, sizeof problems, "%s", rep.problems);
+		}
+	}
 	json_object_object_add(row, "redis_loaded", json_object_new_boolean(rs == 0));
 	json_object_object_add(row, "redis_stock", rs == 0 ? json_object_new_int64(rstock) : NULL);
 	json_object_object_add(row, "redis_buyers", rs == 0 ? json_object_new_int64(held) : NULL);
@@ -133,22 +126,6 @@ admin_activity(struct json_object *row, struct json_object *orders, struct json_
 	    json_object_new_string(rs > 0 ? "–" : "?"));
 	json_object_object_add(row, "stock_left_text", admin_stock_text(left));
 	json_object_object_add(row, "stock_total_text", admin_stock_text(total));
-
-	/* The verdict of `seckill-admin reconcile`: the same module, the same checks. */
-	if (*redis_ok) {
-		struct heal_report rep;
-		int h = heal_sale(id, 0, &rep);
-		if (h < 0)
-			check = "unknown", check_label = "Unknown";
-		else if (h == 0 && rep.broken)
-			check = "broken", check_label = "Mismatch";
-		else if (h == 0 && rep.in_flight)
-			check = "in_flight", check_label = "In flight";
-		if (h == 0)
-			snprintf(problems, sizeof problems, "%s", rep.problems);
-	} else {
-		check = "unknown", check_label = "Unknown";
-	}
 	json_object_object_add(row, "check", json_object_new_string(check));
 	json_object_object_add(row, "check_label", json_object_new_string(check_label));
 	json_object_object_add(row, "problems", json_object_new_string(problems));

@@ -31,7 +31,13 @@
  * clock) and the outbox insert (by MySQL's) refuse it after that, so once the deadline has
  * passed, what Redis and MySQL say about it is final and the healer may settle it.
  */
-#define SK_KEY(buf, id, what) snprintf(buf, sizeof buf, "sk:{a%lld}:%s", (long long)(id), what)
+#define SK_KEY(buf, id, what) seckill_key(buf, sizeof buf, id, what)
+
+void
+seckill_key(char *buf, size_t len, long long activity, const char *what)
+{
+	snprintf(buf, len, "sk:{a%lld}:%s", activity, what);
+}
 
 /* KEYS stock buyers ver path rl stamp; ARGV user ref path limit window deadline_ms run_id.
  * Checks first, writes last. The same attempt (ref) asked twice gets the same answer. */

@@ -5,6 +5,7 @@
  */
 #ifndef SK_SECKILL_H
 #define SK_SECKILL_H
+#include <stddef.h>
 
 #define SECKILL_REF_LEN 32	/* order_ref / message id: 16 random bytes in hex */
 
@@ -27,6 +28,9 @@ struct seckill_activity {
 	long long starts_ms, ends_ms;
 	char title[201];
 };
+
+/* A sale's Redis key "sk:{a<id>}:<what>" (what: stock, buyers, ver, stamp ...) into buf. */
+void seckill_key(char *buf, size_t len, long long activity, const char *what);
 
 /* The activity from this worker's 1-second cache or MySQL: 0 found, 1 absent, -1 failure. */
 int seckill_activity(long long id, struct seckill_activity *out);
