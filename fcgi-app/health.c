@@ -18,6 +18,7 @@
 #define HEALTH_HUNG_MS 1000	/* a ping under way longer than this: the backend is down */
 #define HEALTH_STALE_MS 3500	/* a result older than this is not trusted */
 #define HEALTH_IDLE_MS 10000	/* nobody asked for this long: no more pings */
+#define HEALTH_ORPHAN_MS 15000	/* a ping never finished (its worker died): another may start */
 
 /* All times are CLOCK_MONOTONIC ms, shared by the processes of one boot. */
 struct health_shm {
@@ -66,13 +67,25 @@ health_main(void *arg)
 	struct health_slot *s = &health->b[b];
 
 	for (;; clock_sleep_ms(100)) {
-		uint64_t now = (uint64_t)clock_mono_ms(), claim;
+		uint64_t now = (uint64_t)clock_mono_ms(), claim, done;
 
 		if (now - __atomic_load_n(&health->asked, __ATOMIC_RELAXED) > HEALTH_IDLE_MS)
 			continue;
 		claim = __atomic_load_n(&s->claim, __ATOMIC_ACQUIRE);
-		if (now - claim < HEALTH_EVERY_MS || !__atomic_compare_exchange_n(&s->claim, &claim,
-		    now, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		done = __atomic_load_n(&s->done, __ATOMIC_ACQUIRE);
+		/*
+		 * One ping in flight at a time: a new claim beside a hung ping would hide the hang
+		 * (the new one looks young). Only one that never came back (its worker died) is
+		 * taken over, and then the backend counts as down until a ping answers.
+		 */
+		if (claim > done && now > claim && now - claim < HEALTH_ORPHAN_MS)
+			continue;
+		if (now > claim && now - claim < HEALTH_EVERY_MS)
+			continue;
+		if (claim > done)
+			__atomic_store_n(&s->ok, 0, __ATOMIC_RELAXED);
+		if (!__atomic_compare_exchange_n(&s->claim, &claim, now, 0, __ATOMIC_ACQ_REL,
+		    __ATOMIC_RELAXED))
 			continue;
 		int ok = health_ping(b) == 0;
 		__atomic_store_n(&s->ok, (uint32_t)ok, __ATOMIC_RELAXED);
@@ -105,9 +118,11 @@ health_one(const struct health_slot *s, uint64_t now)
 	uint64_t claim = __atomic_load_n(&s->claim, __ATOMIC_ACQUIRE);
 	uint64_t done = __atomic_load_n(&s->done, __ATOMIC_ACQUIRE);
 
-	if (claim > done && now - claim > HEALTH_HUNG_MS)
+	/* A thread may stamp claim or done after our now was read: never subtract the other way
+	 * round (unsigned), or a ping just started would look hung and one just done stale. */
+	if (claim > done && now > claim && now - claim > HEALTH_HUNG_MS)
 		return 0;
-	if (done == 0 || now - done > HEALTH_STALE_MS)
+	if (done == 0 || (now > done && now - done > HEALTH_STALE_MS))
 		return -1;
 	return (int)__atomic_load_n(&s->ok, __ATOMIC_RELAXED);
 }
