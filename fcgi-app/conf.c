@@ -60,7 +60,6 @@ static const struct conf_item conf_items[] = {
 	I("amqp.connect_timeout_ms",	amqp_connect_timeout_ms, 10, 60000, 1000),
 	I("amqp.timeout_ms",		amqp_timeout_ms,	10, 60000, 2000),
 	I("backend.retry_ms",		backend_retry_ms,	0, 60000, 1000),
-	I("session.cache_ms",		session_cache_ms,	0, 600000, 30000),
 	I("session.web_ttl",		session_web_ttl,	60, 31536000, 604800),
 	I("session.mobile_ttl",		session_mobile_ttl,	60, 31536000, 2592000),
 	S("seckill.captcha_font",	captcha_font,
@@ -86,7 +85,9 @@ static const struct conf_item conf_items[] = {
 	I("outbox.grace",		outbox_grace,		1, 3600, 5),
 	I("outbox.retry_interval",	outbox_retry_interval,	1, 3600, 2),
 	I("order.sweep_interval",	order_sweep_interval,	1, 86400, 30),
-	I("consumer.prefetch",		consumer_prefetch,	1, 10000, 50),
+	I("consumer.prefetch",		consumer_prefetch,	1, 10000, 400),
+	I("consumer.batch",		consumer_batch,		1, 1000, 200),
+	I("consumer.batch_ms",		consumer_batch_ms,	1, 1000, 10),
 	I("heal.grace",			heal_grace,		1, 3600, 10),
 	I("heal.interval",		heal_interval,		1, 3600, 2),
 };

@@ -31,7 +31,6 @@ struct conf {
 	long amqp_timeout_ms;
 	long backend_retry_ms;
 	char *captcha_font;
-	long session_cache_ms;
 	long session_web_ttl;
 	long session_mobile_ttl;
 	int seckill_captcha;
@@ -56,6 +55,8 @@ struct conf {
 	long outbox_retry_interval;
 	long order_sweep_interval;
 	long consumer_prefetch;
+	long consumer_batch;
+	long consumer_batch_ms;
 	long heal_grace;
 	long heal_interval;
 };

@@ -450,6 +450,98 @@ out:
 	return rc;
 }
 
+/* One text field of a row as JSON, by its column type (as db_select_json types them). */
+static struct json_object *
+db_text_value(const MYSQL_FIELD *f, const char *v, unsigned long len)
+{
+	MYSQL_TIME t;
+
+	if (v == NULL)
+		return NULL;
+	switch (f->type) {
+	case MYSQL_TYPE_TINY: case MYSQL_TYPE_SHORT: case MYSQL_TYPE_LONG:
+	case MYSQL_TYPE_INT24: case MYSQL_TYPE_LONGLONG: case MYSQL_TYPE_YEAR:
+		return json_object_new_int64((f->flags & UNSIGNED_FLAG) ?
+		    (long long)strtoull(v, NULL, 10) : strtoll(v, NULL, 10));
+	case MYSQL_TYPE_FLOAT: case MYSQL_TYPE_DOUBLE:
+		return json_object_new_double(strtod(v, NULL));
+	case MYSQL_TYPE_DATETIME: case MYSQL_TYPE_TIMESTAMP: case MYSQL_TYPE_DATE: {
+		unsigned frac = 0;
+		int digits = 0;
+		const char *dot = memchr(v, '.', len);
+
+		memset(&t, 0, sizeof t);
+		if (sscanf(v, "%4u-%2u-%2u %2u:%2u:%2u", &t.year, &t.month, &t.day, &t.hour,
+		    &t.minute, &t.second) < 3)
+			return NULL;
+		for (const char *p = dot ? dot + 1 : NULL; p && p < v + len && *p >= '0' &&
+		    *p <= '9' && digits < 6; p++, digits++)
+			frac = frac * 10 + (unsigned)(*p - '0');
+		while (digits++ < 6)
+			frac *= 10;
+		t.second_part = frac;
+		return json_object_new_int64(db_time_ms(&t));
+	}
+	default:
+		return json_object_new_string_len(v, (int)len);
+	}
+}
+
+int
+db_query(const char *sql, size_t len, struct json_object **rows, unsigned long long *affected)
+{
+	MYSQL *m = db_get();
+	MYSQL_RES *res;
+	MYSQL_FIELD *fields;
+	MYSQL_ROW r;
+	unsigned n;
+
+	if (rows != NULL)
+		*rows = NULL;
+	db_errno = 0;
+	db_errmsg[0] = '\0';
+	db_was_lost = 0;
+	if (m == NULL) {
+		db_errno = CR_SERVER_GONE_ERROR;
+		return -1;
+	}
+	if (mysql_real_query(m, sql, len) != 0)
+		goto fail;
+	if (affected != NULL)
+		*affected = mysql_affected_rows(m);
+	if (rows == NULL)
+		return 0;
+	if ((res = mysql_store_result(m)) == NULL) {
+		if (mysql_errno(m) != 0)
+			goto fail;
+		log_err("mysql: not a query that returns rows: %.200s", sql);
+		return -1;
+	}
+	n = mysql_num_fields(res);
+	fields = mysql_fetch_fields(res);
+	*rows = json_object_new_array();
+	while ((r = mysql_fetch_row(res)) != NULL) {
+		unsigned long *lens = mysql_fetch_lengths(res);
+		struct json_object *row = json_object_new_object();
+
+		for (unsigned i = 0; i < n; i++)
+			json_object_object_add(row, fields[i].name,
+			    db_text_value(&fields[i], r[i], lens[i]));
+		json_object_array_add(*rows, row);
+	}
+	mysql_free_result(res);
+	return 0;
+fail:
+	db_errno = mysql_errno(m);
+	snprintf(db_errmsg, sizeof db_errmsg, "%s", mysql_error(m));
+	db_was_lost = db_gone(db_errno);
+	if (db_errno != 1062 && db_errno != 1213)
+		log_err("mysql: %s (%u): %.200s", mysql_error(m), db_errno, sql);
+	if (db_gone(db_errno))
+		db_drop_after(db_errno != CR_SERVER_GONE_ERROR);
+	return -1;
+}
+
 static int
 db_simple(const char *sql)
 {

@@ -46,6 +46,15 @@ int db_lost(void);
  * outcome whose reply was lost. NULL when MySQL cannot be reached. */
 MYSQL *db_fresh(void);
 
+/*
+ * Runs one statement in the text protocol, for the batch statements whose lists of values vary
+ * in length (multi-row INSERT, IN lists). The caller builds sql and inlines only numbers and
+ * checked refs (seckill_is_ref), never text from outside. rows, when not NULL, receives the
+ * result as db_select_json does; affected may be NULL. 0 ok, -1 error (as db_exec).
+ */
+int db_query(const char *sql, size_t len, struct json_object **rows,
+    unsigned long long *affected);
+
 /* Transactions on the process's connection: 0 ok, -1 error (logged). */
 int db_begin(void);
 int db_commit(void);

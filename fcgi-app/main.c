@@ -21,6 +21,7 @@
 #include "relay.h"
 #include "req.h"
 #include "resp.h"
+#include "seckill.h"
 #include "session.h"
 
 static volatile sig_atomic_t main_stop;
@@ -117,7 +118,8 @@ main(int argc, char **argv)
 	/* Keep freed memory (zlib's for each captcha PNG) instead of handing it back each time. */
 	mallopt(M_TRIM_THRESHOLD, 8 << 20);
 	metrics_open(conf.app_run_dir);
-	session_cache_open(conf.app_run_dir);
+	session_pool_open(conf.app_run_dir);
+	seckill_activity_background();
 	health_open(conf.app_run_dir);
 	arena_init(&arena, 32768);
 	resp_init(&resp);

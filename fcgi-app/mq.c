@@ -1,5 +1,6 @@
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -10,6 +11,7 @@
 #include "conf.h"
 #include "log.h"
 #include "mq.h"
+#include "xmem.h"
 
 /* Per thread: a web worker's outbox relay has a connection of its own. */
 static _Thread_local amqp_connection_state_t mq_conn;
@@ -298,6 +300,150 @@ mq_publish_once(const char *routing_key, const char *body, size_t len, const cha
 	}
 }
 
+/*
+ * Publishes the messages one after another, then waits once for all their confirms (the
+ * broker confirms in order, often many at once): up to n outstanding at a time instead of one.
+ * A basic.return names its message by id (mandatory and unroutable): that one is not sent.
+ * 0 when every publish reached the wire, -2 when the connection broke (the rest not sent).
+ */
+static int
+mq_publish_many_once(struct mq_msg *msgs, int n)
+{
+	amqp_connection_state_t c = mq_get();
+	amqp_basic_properties_t props;
+	uint64_t first = mq_next_tag, last;
+	long long deadline;
+	int open = 0, sent = 0;
+
+	for (int i = 0; i < n; i++)
+		msgs[i].ok = -1;	/* not resolved */
+	if (c == NULL) {
+		for (int i = 0; i < n; i++)
+			msgs[i].ok = 0;
+		return 0;
+	}
+	memset(&props, 0, sizeof props);
+	props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
+	    AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_TIMESTAMP_FLAG;
+	props.content_type = amqp_cstring_bytes("application/json");
+	props.delivery_mode = 2;	/* persistent */
+	props.timestamp = (uint64_t)(clock_wall_ms() / 1000);
+	for (; sent < n; sent++) {
+		amqp_bytes_t content = { msgs[sent].len, (void *)msgs[sent].body };
+
+		props.message_id = amqp_cstring_bytes(msgs[sent].message_id);
+		if (amqp_basic_publish(c, 1, amqp_cstring_bytes(MQ_EXCHANGE),
+		    amqp_cstring_bytes(msgs[sent].routing_key), 1, 0, &props, content) !=
+		    AMQP_STATUS_OK) {
+			log_warn("amqp: publish %s failed", msgs[sent].message_id);
+			mq_drop();
+			for (int i = 0; i < n; i++)
+				msgs[i].ok = 0;
+			return -2;
+		}
+		mq_next_tag++;
+		open++;
+	}
+	last = mq_next_tag - 1;
+	deadline = clock_mono_ms() + conf.amqp_timeout_ms;
+	while (open > 0) {
+		amqp_frame_t f;
+		long long left = mq_left_ms(deadline);
+		struct timeval tv = { (time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000 };
+		uint64_t tag = 0, lo;
+		int multiple = 0, acked = 0, st;
+
+		amqp_maybe_release_buffers(c);
+		st = amqp_simple_wait_frame_noblock(c, &f, &tv);
+		if (st != AMQP_STATUS_OK) {
+			log_warn("amqp: %d confirms of %d %s", open, n, st == AMQP_STATUS_TIMEOUT ?
+			    "did not come in time" : amqp_error_string2(st));
+			/* Later confirms would be matched to the wrong tags: start afresh. */
+			mq_drop();
+			break;
+		}
+		if (f.frame_type != AMQP_FRAME_METHOD)
+			continue;
+		switch (f.payload.method.id) {
+		case AMQP_BASIC_ACK_METHOD: {
+			amqp_basic_ack_t *a = f.payload.method.decoded;
+			tag = a->delivery_tag, multiple = a->multiple, acked = 1;
+			break;
+		}
+		case AMQP_BASIC_NACK_METHOD: {
+			amqp_basic_nack_t *k = f.payload.method.decoded;
+			tag = k->delivery_tag, multiple = k->multiple;
+			log_err("amqp: broker refused a publish (nack)");
+			break;
+		}
+		case AMQP_BASIC_RETURN_METHOD: {
+			/* Mandatory and unroutable: the content follows, with its message id. */
+			amqp_message_t m;
+			if (amqp_read_message(c, f.channel, &m, 0).reply_type != AMQP_RESPONSE_NORMAL)
+				break;
+			for (int i = 0; i < n; i++)
+				if (msgs[i].ok == -1 && m.properties.message_id.len ==
+				    strlen(msgs[i].message_id) && memcmp(m.properties.message_id.bytes,
+				    msgs[i].message_id, m.properties.message_id.len) == 0) {
+					log_err("amqp: %s was unroutable (returned)", msgs[i].message_id);
+					msgs[i].ok = -2;	/* its ack that follows does not count */
+				}
+			amqp_destroy_message(&m);
+			continue;
+		}
+		case AMQP_CHANNEL_CLOSE_METHOD:
+		case AMQP_CONNECTION_CLOSE_METHOD:
+			log_warn("amqp: the broker closed the channel while publishing");
+			mq_drop();
+			open = -1;
+			continue;
+		default:
+			continue;
+		}
+		if (tag < first || (!multiple && tag > last))
+			continue;	/* an older publish's */
+		lo = multiple ? first : tag;
+		if (tag > last)
+			tag = last;
+		for (uint64_t t = lo; t <= tag; t++) {
+			struct mq_msg *m = &msgs[t - first];
+			if (m->ok == -1 || m->ok == -2) {
+				m->ok = acked && m->ok == -1 ? 1 : 0;
+				open--;
+			}
+		}
+	}
+	for (int i = 0; i < n; i++)
+		if (msgs[i].ok < 0)
+			msgs[i].ok = 0;
+	return open < 0 ? -2 : 0;
+}
+
+int
+mq_publish_many(struct mq_msg *msgs, int n)
+{
+	int done = 0;
+
+	if (mq_publish_many_once(msgs, n) == -2) {
+		/* As mq_publish: a connection that died idle shows only now; once more for what
+		 * was not confirmed (a second copy is harmless). */
+		struct mq_msg *again = xcalloc((size_t)n, sizeof *again);
+		int k = 0;
+
+		for (int i = 0; i < n; i++)
+			if (!msgs[i].ok)
+				again[k++] = msgs[i];
+		mq_publish_many_once(again, k);
+		for (int i = 0, j = 0; i < n && j < k; i++)
+			if (!msgs[i].ok)
+				msgs[i].ok = again[j++].ok;
+		free(again);
+	}
+	for (int i = 0; i < n; i++)
+		done += msgs[i].ok;
+	return done;
+}
+
 static int
 mq_publish_with(const char *routing_key, const char *body, size_t len, const char *message_id,
     const char *reason)
@@ -401,6 +547,16 @@ int
 mq_ack(uint64_t tag)
 {
 	if (mq_cconn == NULL || amqp_basic_ack(mq_cconn, 1, tag, 0) != AMQP_STATUS_OK) {
+		mq_consume_close();
+		return -1;
+	}
+	return 0;
+}
+
+int
+mq_ack_upto(uint64_t tag)
+{
+	if (mq_cconn == NULL || amqp_basic_ack(mq_cconn, 1, tag, 1) != AMQP_STATUS_OK) {
 		mq_consume_close();
 		return -1;
 	}

@@ -4,6 +4,7 @@
 
 #include <json-c/json.h>
 
+#include "buf.h"
 #include "conf.h"
 #include "db.h"
 #include "heal.h"
@@ -12,6 +13,7 @@
 #include "mq.h"
 #include "order.h"
 #include "seckill.h"
+#include "xmem.h"
 
 static int
 order_get_int(struct json_object *o, const char *key, long long *out)
@@ -261,6 +263,234 @@ rollback:
 	json_object_put(rows);
 	db_rollback();
 	return out;
+}
+
+/* ---- the batch ---- */
+
+/* The index of the row of rows whose column key is the string ref, -1 when none. */
+static int
+order_row_of(struct json_object *rows, const char *key, const char *ref)
+{
+	for (size_t i = 0; i < json_object_array_length(rows); i++)
+		if (strcmp(db_field_str(json_object_array_get_idx(rows, i), key, ""), ref) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Appends the refs of the messages picked (pick[i] != 0) as a quoted, comma-separated list. */
+static void
+order_ref_list(struct buf *q, const struct order_msg *m, int n, const unsigned char *pick)
+{
+	int first = 1;
+
+	for (int i = 0; i < n; i++)
+		if (pick == NULL || pick[i]) {
+			buf_printf(q, "%s'%s'", first ? "" : ",", m[i].message_id);
+			first = 0;
+		}
+}
+
+static int
+order_batch_run(struct buf *q, struct json_object **rows, unsigned long long *affected)
+{
+	return db_query(q->data, q->len, rows, affected);
+}
+
+int
+order_create_batch(const struct order_msg *m, int n, enum order_outcome *out,
+    long long *order_id)
+{
+	struct json_object *outbox = NULL, *done = NULL, *acts = NULL, *made = NULL;
+	unsigned char *take = xcalloc((size_t)n, 1);
+	long long *left = xcalloc((size_t)n, sizeof *left);
+	int *act_of = xcalloc((size_t)n, sizeof *act_of), ntake = 0, rc = -1;
+	unsigned long long changed;
+	struct buf q;
+
+	buf_init(&q);
+	for (int i = 0; i < n; i++) {
+		out[i] = ORDER_ALONE;
+		order_id[i] = 0;
+		/* Refs are checked by order_parse; they are inlined below, so check again. */
+		if (!seckill_is_ref(m[i].message_id)) {
+			rc = 0;
+			goto out;
+		}
+	}
+	if (db_begin() != 0)
+		goto fail;
+	/* The guard rows first, locked in key order (so two consumers never deadlock on them),
+	 * then the dedup rows: a message another consumer is handling waits here for its end. */
+	buf_puts(&q, "SELECT id, status FROM outbox WHERE id IN (");
+	order_ref_list(&q, m, n, NULL);
+	buf_puts(&q, ") ORDER BY id FOR UPDATE");
+	if (order_batch_run(&q, &outbox, NULL) != 0)
+		goto fail;
+	buf_reset(&q);
+	buf_puts(&q, "SELECT message_id FROM message_processing WHERE message_id IN (");
+	order_ref_list(&q, m, n, NULL);
+	buf_puts(&q, ")");
+	if (order_batch_run(&q, &done, NULL) != 0)
+		goto fail;
+	for (int i = 0; i < n; i++) {
+		int r = order_row_of(outbox, "id", m[i].message_id), dup = 0;
+		const char *st = r < 0 ? "" : db_field_str(json_object_array_get_idx(outbox,
+		    (size_t)r), "status", "");
+
+		if (order_row_of(done, "message_id", m[i].message_id) >= 0) {
+			out[i] = ORDER_ALREADY;
+			continue;
+		}
+		for (int j = 0; j < i && !dup; j++)
+			dup = strcmp(m[j].message_id, m[i].message_id) == 0 ||
+			    (take[j] && m[j].user_id == m[i].user_id &&
+			    m[j].activity_id == m[i].activity_id);
+		if (!dup && (strcmp(st, "pending") == 0 || strcmp(st, "sent") == 0))
+			take[i] = 1;	/* a candidate; the stock decides */
+	}
+	/* The sales' rows, locked: how many units MySQL still has for this batch. */
+	buf_reset(&q);
+	buf_puts(&q, "SELECT id, stock_total, stock_left FROM activities WHERE id IN (");
+	for (int i = 0; i < n; i++)
+		if (take[i]) {
+			buf_printf(&q, "%s%lld", ntake ? "," : "", m[i].activity_id);
+			ntake++;
+		}
+	buf_puts(&q, ") ORDER BY id FOR UPDATE");
+	if (ntake == 0) {
+		db_rollback();
+		rc = 0;
+		goto out;
+	}
+	ntake = 0;
+	if (order_batch_run(&q, &acts, NULL) != 0)
+		goto fail;
+	for (size_t a = 0; a < json_object_array_length(acts); a++) {
+		struct json_object *row = json_object_array_get_idx(acts, a);
+		left[a] = db_field_int(row, "stock_total") < 0 ? -1 : db_field_int(row, "stock_left");
+	}
+	for (int i = 0; i < n; i++) {
+		act_of[i] = -1;
+		if (!take[i])
+			continue;
+		for (size_t a = 0; a < json_object_array_length(acts); a++)
+			if (db_field_int(json_object_array_get_idx(acts, a), "id") == m[i].activity_id)
+				act_of[i] = (int)a;
+		/* An unknown sale, or no unit left in MySQL: order_create says why, alone. */
+		if (act_of[i] < 0 || left[act_of[i]] == 0) {
+			take[i] = 0;
+			continue;
+		}
+		if (left[act_of[i]] > 0)
+			left[act_of[i]]--;
+		ntake++;
+	}
+	if (ntake == 0) {
+		db_rollback();
+		rc = 0;
+		goto out;
+	}
+	buf_reset(&q);
+	buf_puts(&q, "UPDATE outbox SET status = 'consumed', updated_at = UTC_TIMESTAMP(3)"
+	    " WHERE status IN ('pending', 'sent') AND id IN (");
+	order_ref_list(&q, m, n, take);
+	buf_puts(&q, ")");
+	if (order_batch_run(&q, NULL, &changed) != 0)
+		goto fail;
+	if (changed != (unsigned long long)ntake)
+		goto alone;		/* cannot be, the rows are locked; if it were: one by one */
+	buf_reset(&q);
+	buf_puts(&q, "INSERT INTO orders (user_id, activity_id, message_id, amount_cents,"
+	    " pay_deadline) VALUES ");
+	for (int i = 0, first = 1; i < n; i++)
+		if (take[i]) {
+			buf_printf(&q, "%s(%lld,%lld,'%s',%lld,UTC_TIMESTAMP(3) + INTERVAL %ld SECOND)",
+			    first ? "" : ",", m[i].user_id, m[i].activity_id, m[i].message_id,
+			    m[i].amount_cents, conf.order_pay_timeout);
+			first = 0;
+		}
+	if (order_batch_run(&q, NULL, NULL) != 0) {
+		/* A user who holds a live order, an unknown user: one by one, each with its why. */
+		if (db_last_errno() == 1062 || db_last_errno() == 1452)
+			goto alone;
+		goto fail;
+	}
+	for (size_t a = 0; a < json_object_array_length(acts); a++) {
+		struct json_object *row = json_object_array_get_idx(acts, a);
+		long long k = 0;
+
+		for (int i = 0; i < n; i++)
+			k += take[i] && act_of[i] == (int)a;
+		if (k == 0 || db_field_int(row, "stock_total") < 0)
+			continue;
+		buf_reset(&q);
+		buf_printf(&q, "UPDATE activities SET stock_left = stock_left - %lld,"
+		    " updated_at = UTC_TIMESTAMP(3) WHERE id = %lld AND stock_left >= %lld", k,
+		    db_field_int(row, "id"), k);
+		if (order_batch_run(&q, NULL, &changed) != 0)
+			goto fail;
+		if (changed != 1)
+			goto alone;	/* the row is locked: cannot be; never oversell if it were */
+	}
+	buf_reset(&q);
+	buf_puts(&q, "SELECT id, message_id FROM orders WHERE message_id IN (");
+	order_ref_list(&q, m, n, take);
+	buf_puts(&q, ")");
+	if (order_batch_run(&q, &made, NULL) != 0)
+		goto fail;
+	buf_reset(&q);
+	buf_puts(&q, "INSERT INTO message_processing (message_id, order_id) VALUES ");
+	for (int i = 0, first = 1; i < n; i++)
+		if (take[i]) {
+			int r = order_row_of(made, "message_id", m[i].message_id);
+			if (r < 0)
+				goto alone;
+			order_id[i] = db_field_int(json_object_array_get_idx(made, (size_t)r), "id");
+			buf_printf(&q, "%s('%s',%lld)", first ? "" : ",", m[i].message_id,
+			    order_id[i]);
+			first = 0;
+		}
+	if (order_batch_run(&q, NULL, NULL) != 0) {
+		if (db_last_errno() == 1062)
+			goto alone;
+		goto fail;
+	}
+	/* A lost reply to this COMMIT fails the batch; its redelivery finds the dedup rows. */
+	if (db_commit() != 0)
+		goto fail;
+	for (int i = 0; i < n; i++) {
+		if (take[i]) {
+			out[i] = ORDER_CREATED;
+			continue;
+		}
+		/* A second copy of a message this batch made an order for. */
+		for (int j = 0; j < i && out[i] == ORDER_ALONE; j++)
+			if (take[j] && strcmp(m[j].message_id, m[i].message_id) == 0)
+				out[i] = ORDER_ALREADY;
+	}
+	rc = 0;
+	goto out;
+alone:
+	db_rollback();
+	for (int i = 0; i < n; i++)
+		if (out[i] != ORDER_ALREADY)
+			out[i] = ORDER_ALONE, order_id[i] = 0;
+	rc = 0;
+	goto out;
+fail:
+	db_rollback();
+	for (int i = 0; i < n; i++)
+		out[i] = ORDER_RETRY, order_id[i] = 0;
+out:
+	json_object_put(outbox);
+	json_object_put(done);
+	json_object_put(acts);
+	json_object_put(made);
+	buf_free(&q);
+	free(take);
+	free(left);
+	free(act_of);
+	return rc;
 }
 
 int

@@ -21,6 +21,7 @@ enum order_outcome {
 	ORDER_REJECTED,		/* settled without an order (outbox failed, or a conflict); unit back */
 	ORDER_POISON,		/* can never succeed (bad payload, unknown activity or message) */
 	ORDER_RETRY,		/* MySQL failed: nothing changed, try again later */
+	ORDER_ALONE,		/* the batch left it (anything unusual): order_create decides */
 };
 
 /* Parses an order message; 0 ok, -1 with *why set. */
@@ -28,6 +29,16 @@ int order_parse(const char *body, size_t len, struct order_msg *m, const char **
 /* The consumer's transaction; *order_id set on ORDER_CREATED, *why on REJECTED/POISON. */
 enum order_outcome order_create(const struct order_msg *m, long long *order_id,
     const char **why);
+/*
+ * The consumer's fast path: n messages in one transaction (their outbox rows locked, one
+ * multi-row insert of orders and of dedup rows, one stock update per sale, one commit).
+ * out[i] becomes ORDER_CREATED (order_id[i] set), ORDER_ALREADY (handled before, or a second
+ * copy in this batch) or ORDER_ALONE: not settled here (a failed or unknown outbox row, a
+ * conflict, no unit left in MySQL), for order_create to decide alone. Returns 0 committed (or
+ * nothing to commit), -1 MySQL failed and nothing changed: every out[i] is ORDER_RETRY.
+ */
+int order_create_batch(const struct order_msg *m, int n, enum order_outcome *out,
+    long long *order_id);
 /*
  * A message parked in the dead-letter queue: its outbox row (if any, still pending or sent)
  * fails with the reason and its unit goes back, so the buyer's result says failed and why.

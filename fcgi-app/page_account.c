@@ -124,7 +124,7 @@ out:
 int
 api_login(struct req *req, struct resp *resp)
 {
-	char role[16], name[40], token[SESSION_TOKEN_LEN + 1], csrf[SESSION_TOKEN_LEN + 1];
+	char role[16], name[40], token[SESSION_TOKEN_MAX + 1], csrf[SESSION_CSRF_LEN + 1];
 	long long id;
 	struct json_object *o;
 	unsigned secure = strncmp(conf.app_public_url, "https:", 6) == 0 ? COOKIE_SECURE : 0;
@@ -134,8 +134,8 @@ api_login(struct req *req, struct resp *resp)
 	    req_param(req, "password"), &id, role, sizeof role, name, sizeof name);
 	if (status != 0)
 		return status;
-	if (session_create(id, SESSION_WEB, "password", req, NULL, NULL, conf.session_web_ttl,
-	    token, csrf) != 0)
+	if (session_create(id, name, role, SESSION_WEB, "password", req, NULL, NULL,
+	    conf.session_web_ttl, token, csrf) != 0)
 		return app_unavailable(req, resp, "database");
 	resp_cookie(resp, "sid", token, conf.session_web_ttl,
 	    COOKIE_HTTPONLY | COOKIE_SAMESITE_LAX | secure);
@@ -151,7 +151,7 @@ int
 api_mobile_login(struct req *req, struct resp *resp)
 {
 	const char *dev = req_param(req, "device_id"), *devname = req_param(req, "device_name");
-	char role[16], name[40], token[SESSION_TOKEN_LEN + 1];
+	char role[16], name[40], token[SESSION_TOKEN_MAX + 1];
 	long long id;
 	struct json_object *o;
 	int status;
@@ -166,7 +166,8 @@ api_mobile_login(struct req *req, struct resp *resp)
 		return status;
 	/* One token per device: a new login on the same device ends the old one, in every worker. */
 	struct json_object *old = NULL;
-	if (db_select_json("SELECT token_hash FROM sessions WHERE user_id = ? AND kind = 'mobile'"
+	if (db_select_json("SELECT token_hash, expires_at FROM sessions WHERE user_id = ?"
+	    " AND kind = 'mobile'"
 	    " AND device_id = ? AND revoked_at IS NULL", &old, "is", id, dev) != 0)
 		return app_unavailable(req, resp, "database");
 	if (db_exec("UPDATE sessions SET revoked_at = UTC_TIMESTAMP(3) WHERE user_id = ?"
@@ -179,10 +180,11 @@ api_mobile_login(struct req *req, struct resp *resp)
 		struct json_object *v;
 		json_object_object_get_ex(json_object_array_get_idx(old, i), "token_hash", &v);
 		if (json_object_get_string_len(v) == SESSION_HASH_LEN)
-			session_forget((const unsigned char *)json_object_get_string(v));
+			session_forget((const unsigned char *)json_object_get_string(v),
+			    db_field_int(json_object_array_get_idx(old, i), "expires_at"));
 	}
 	json_object_put(old);
-	if (session_create(id, SESSION_MOBILE, "password", req, dev, devname,
+	if (session_create(id, name, role, SESSION_MOBILE, "password", req, dev, devname,
 	    conf.session_mobile_ttl, token, NULL) != 0)
 		return app_unavailable(req, resp, "database");
 	o = json_object_new_object();
@@ -199,7 +201,7 @@ api_logout(struct req *req, struct resp *resp)
 {
 	struct json_object *o;
 
-	if (session_revoke(req->auth->hash) != 0)
+	if (session_revoke(req->auth->hash, req->auth->expires_ms) != 0)
 		return app_unavailable(req, resp, "database");
 	if (!req->auth->via_bearer) {
 		resp_cookie(resp, "sid", "", 0, COOKIE_HTTPONLY | COOKIE_SAMESITE_LAX);

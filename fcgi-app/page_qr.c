@@ -127,7 +127,7 @@ qr_url(char *out, size_t outlen, const char *id)
 int
 api_qr_new(struct req *req, struct resp *resp)
 {
-	char id[SECKILL_REF_LEN + 1], secret[SESSION_TOKEN_LEN + 1], key[64], url[600], image[64];
+	char id[SECKILL_REF_LEN + 1], secret[SESSION_SECRET_LEN + 1], key[64], url[600], image[64];
 	char sh_hex[65], now_s[24], exp_s[24], ttl_s[24];
 	unsigned char sh[32], idh[32];
 	const char *argv[19];
@@ -241,7 +241,7 @@ int
 api_qr_status(struct req *req, struct resp *resp)
 {
 	const char *id = req_path_param(req, "id"), *secret = req_cookie(req, "qrs"), *st;
-	char sh_hex[65], min_ms[24], token[SESSION_TOKEN_LEN + 1], csrf[SESSION_TOKEN_LEN + 1];
+	char sh_hex[65], min_ms[24], token[SESSION_TOKEN_MAX + 1], csrf[SESSION_CSRF_LEN + 1];
 	unsigned char sh[32], th[32];
 	struct json_object *o = NULL, *rows = NULL, *row, *v, *u;
 	redisReply *r;
@@ -290,8 +290,9 @@ api_qr_status(struct req *req, struct resp *resp)
 		 * confirmed again if it cannot be made now, so the next poll gets it. */
 		if (db_select_json("SELECT id, username, role FROM users WHERE id = ?", &rows, "i",
 		    uid) != 0 || json_object_array_length(rows) != 1 ||
-		    session_create(uid, SESSION_WEB, "qr", req, NULL, NULL, conf.session_web_ttl,
-		    token, csrf) != 0) {
+		    session_create(uid, db_field_str(json_object_array_get_idx(rows, 0), "username",
+		    ""), db_field_str(json_object_array_get_idx(rows, 0), "role", "user"), SESSION_WEB,
+		    "qr", req, NULL, NULL, conf.session_web_ttl, token, csrf) != 0) {
 			redisReply *u2 = qr_move(id, "undeliver", NULL, NULL, NULL);
 			if (u2 != NULL)
 				freeReplyObject(u2);

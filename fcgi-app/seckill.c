@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "relay.h"
 #include "seckill.h"
 #include "store.h"
+#include "ticker.h"
 #include "xmem.h"
 
 /*
@@ -121,48 +123,114 @@ static struct store_script seckill_rebuild_script = { "seckill_rebuild",
 /* ---- the worker's activity cache ----------------------------------------------------------- */
 
 #define SK_CACHE 64
+#define SK_STALE_MS 300000	/* how long a sale runs on its last read while MySQL is away */
 
+/*
+ * A sale's terms, read once per worker and then again in the background every second (the
+ * ticker), so that a request waits for MySQL only the first time this worker meets a sale.
+ * While MySQL is away the sale goes on with what was read last (its terms do not change while
+ * it runs), for SK_STALE_MS. The ticker writes, the request thread reads: under sk_acts_lock.
+ */
 static struct {
 	struct seckill_activity a;
-	long long until;	/* monotonic ms */
-	int absent;
+	long long until;	/* monotonic ms: read it again after */
+	long long read_at;	/* monotonic ms of the last answer MySQL gave */
+	int absent, wanted;
 } sk_acts[SK_CACHE];
+static pthread_mutex_t sk_acts_lock = PTHREAD_MUTEX_INITIALIZER;
+static int sk_acts_background;
+
+/* Reads activity id from MySQL into its slot: 0 found, 1 absent, -1 failure. */
+static int
+seckill_activity_read(long long id, struct seckill_activity *out)
+{
+	unsigned slot = (unsigned)(id % SK_CACHE);
+	struct json_object *rows = NULL, *row;
+	struct seckill_activity a;
+	int rc = 1;
+
+	if (db_select_json("SELECT id, title, price_cents, stock_total, starts_at, ends_at"
+	    " FROM activities WHERE id = ?", &rows, "i", id) != 0)
+		return -1;
+	memset(&a, 0, sizeof a);
+	a.id = id;
+	if (json_object_array_length(rows) == 1) {
+		row = json_object_array_get_idx(rows, 0);
+		snprintf(a.title, sizeof a.title, "%s", db_field_str(row, "title", ""));
+		a.price_cents = db_field_int(row, "price_cents");
+		a.stock_total = db_field_int(row, "stock_total");
+		a.starts_ms = db_field_int(row, "starts_at");
+		a.ends_ms = db_field_int(row, "ends_at");
+		rc = 0;
+	}
+	json_object_put(rows);
+	pthread_mutex_lock(&sk_acts_lock);
+	sk_acts[slot].a = a;
+	sk_acts[slot].read_at = clock_mono_ms();
+	sk_acts[slot].until = sk_acts[slot].read_at + 1000;
+	sk_acts[slot].absent = rc;
+	sk_acts[slot].wanted = 0;
+	pthread_mutex_unlock(&sk_acts_lock);
+	if (out != NULL)
+		*out = a;
+	return rc;
+}
 
 int
 seckill_activity(long long id, struct seckill_activity *out)
 {
 	unsigned slot = (unsigned)(id % SK_CACHE);
-	struct json_object *rows = NULL, *row;
 	long long now = clock_mono_ms();
-	int rc = 1;
+	int rc = -1;
 
-	if (sk_acts[slot].a.id == id && sk_acts[slot].until > now) {
-		if (sk_acts[slot].absent)
-			return 1;
-		*out = sk_acts[slot].a;
-		return 0;
+	pthread_mutex_lock(&sk_acts_lock);
+	if (sk_acts[slot].a.id == id && sk_acts[slot].read_at != 0) {
+		if (sk_acts[slot].until > now ||
+		    (sk_acts_background && now - sk_acts[slot].read_at < SK_STALE_MS)) {
+			/* Due again: the ticker reads it; this request goes on with what we have. */
+			if (sk_acts[slot].until <= now)
+				sk_acts[slot].wanted = 1;
+			rc = sk_acts[slot].absent;
+			*out = sk_acts[slot].a;
+		}
 	}
-	if (db_select_json("SELECT id, title, price_cents, stock_total, starts_at, ends_at"
-	    " FROM activities WHERE id = ?", &rows, "i", id) != 0)
-		return -1;
-	memset(&sk_acts[slot], 0, sizeof sk_acts[slot]);
-	sk_acts[slot].a.id = id;
-	sk_acts[slot].until = now + 1000;
-	sk_acts[slot].absent = 1;
-	if (json_object_array_length(rows) == 1) {
-		struct seckill_activity *a = &sk_acts[slot].a;
-		row = json_object_array_get_idx(rows, 0);
-		snprintf(a->title, sizeof a->title, "%s", db_field_str(row, "title", ""));
-		a->price_cents = db_field_int(row, "price_cents");
-		a->stock_total = db_field_int(row, "stock_total");
-		a->starts_ms = db_field_int(row, "starts_at");
-		a->ends_ms = db_field_int(row, "ends_at");
-		sk_acts[slot].absent = 0;
-		*out = *a;
-		rc = 0;
-	}
-	json_object_put(rows);
-	return rc;
+	pthread_mutex_unlock(&sk_acts_lock);
+	if (rc >= 0)
+		return rc;
+	return seckill_activity_read(id, out);
+}
+
+/* The ticker's task: reads again the sales requests found due. */
+static void
+seckill_activity_tick(void)
+{
+	long long ids[SK_CACHE];
+	int n = 0;
+
+	pthread_mutex_lock(&sk_acts_lock);
+	for (int i = 0; i < SK_CACHE; i++)
+		if (sk_acts[i].wanted)
+			ids[n++] = sk_acts[i].a.id;
+	pthread_mutex_unlock(&sk_acts_lock);
+	for (int i = 0; i < n; i++)
+		if (seckill_activity_read(ids[i], NULL) < 0) {
+			/* MySQL away: ask again in a second, not every tick. */
+			pthread_mutex_lock(&sk_acts_lock);
+			for (int j = 0; j < SK_CACHE; j++)
+				if (sk_acts[j].a.id == ids[i]) {
+					sk_acts[j].until = clock_mono_ms() + 1000;
+					sk_acts[j].wanted = 0;
+				}
+			pthread_mutex_unlock(&sk_acts_lock);
+			break;
+		}
+}
+
+void
+seckill_activity_background(void)
+{
+	if (!sk_acts_background && ticker_add(seckill_activity_tick) == 0)
+		sk_acts_background = 1;
 }
 
 void

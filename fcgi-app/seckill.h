@@ -32,8 +32,13 @@ struct seckill_activity {
 /* A sale's Redis key "sk:{a<id>}:<what>" (what: stock, buyers, ver, stamp ...) into buf. */
 void seckill_key(char *buf, size_t len, long long activity, const char *what);
 
-/* The activity from this worker's 1-second cache or MySQL: 0 found, 1 absent, -1 failure. */
+/*
+ * The activity from this worker's cache (read again every second) or MySQL: 0 found, 1 absent,
+ * -1 failure. After seckill_activity_background() the ticker reads it again, and only the
+ * first request of a worker for a sale waits for MySQL.
+ */
 int seckill_activity(long long id, struct seckill_activity *out);
+void seckill_activity_background(void);
 /* A fresh random ref (SECKILL_REF_LEN hex chars + NUL). */
 void seckill_ref(char *out);
 /* An attempt's ref: its start (epoch ms, 12 hex digits) then 20 random hex digits. */

@@ -4,17 +4,21 @@
  *   warm [ID]
  *   users gen --count N --prefix P --out FILE
  *   reconcile [--repair] [ID]
+ *   keys rotate | keys list
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 #include <sodium.h>
 
 #include "account.h"
+#include "buf.h"
+#include "clock.h"
 #include "conf.h"
 #include "db.h"
 #include "heal.h"
@@ -39,6 +43,9 @@ admin_usage(FILE *out)
 	    "  users gen --count N --prefix P --out FILE\n"
 	    "                       create N users with Bearer tokens for load tests; FILE gets\n"
 	    "                       user_id<TAB>username<TAB>token lines\n"
+	    "  keys rotate          sign new session tokens with a new key; tokens signed with\n"
+	    "                       the keys before stay valid until they expire\n"
+	    "  keys list            the live signing keys\n"
 	    "Configuration: $SECKILL_CONF and SECKILL_<SECTION>_<KEY> variables.\n");
 }
 
@@ -146,6 +153,91 @@ admin_warm(int argc, char **argv)
 	return rc;
 }
 
+#define ADMIN_GEN_BATCH 1000
+
+/* Runs one statement built in b on the process's connection: 0 ok, -1 (printed). */
+static int
+admin_query(struct buf *b, MYSQL_RES **res)
+{
+	MYSQL *m = db_get();
+
+	if (m == NULL || mysql_real_query(m, b->data, b->len) != 0) {
+		fprintf(stderr, "seckill-admin: MySQL: %s\n", m ? mysql_error(m) : "unreachable");
+		return -1;
+	}
+	if (res != NULL && (*res = mysql_store_result(m)) == NULL) {
+		fprintf(stderr, "seckill-admin: MySQL: %s\n", mysql_error(m));
+		return -1;
+	}
+	return 0;
+}
+
+/* Users first..first+n-1 of prefix, with a mobile token each, in one transaction. */
+static int
+admin_users_batch(FILE *out, const char *prefix, long long first, long long n)
+{
+	struct buf q, lines;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	int rc = -1;
+	long long expires_ms = clock_wall_ms() + 1000LL * conf.session_mobile_ttl;
+
+	buf_init(&q);
+	buf_init(&lines);
+	if (db_begin() != 0)
+		goto out;
+	buf_puts(&q, "INSERT INTO users (username, password_hash) VALUES ");
+	for (long long i = 0; i < n; i++)
+		buf_printf(&q, "%s('%s%lld', '!')", i ? ", " : "", prefix, first + i);
+	buf_puts(&q, " ON DUPLICATE KEY UPDATE id = id");
+	if (admin_query(&q, NULL) != 0)
+		goto fail;
+	buf_reset(&q);
+	buf_puts(&q, "SELECT id, username, role FROM users WHERE username IN (");
+	for (long long i = 0; i < n; i++)
+		buf_printf(&q, "%s'%s%lld'", i ? ", " : "", prefix, first + i);
+	buf_puts(&q, ") ORDER BY id");
+	if (admin_query(&q, &res) != 0)
+		goto fail;
+	buf_reset(&q);
+	buf_puts(&q, "INSERT INTO sessions (token_hash, user_id, kind, login_method, device_id,"
+	    " device_name, expires_at) VALUES ");
+	for (int i = 0; (row = mysql_fetch_row(res)) != NULL; i++) {
+		char token[SESSION_TOKEN_MAX + 1], hex[2 * SESSION_HASH_LEN + 1];
+		unsigned char hash[SESSION_HASH_LEN];
+		struct auth c = { .kind = SESSION_MOBILE, .expires_ms = expires_ms };
+
+		c.user_id = strtoll(row[0], NULL, 10);
+		snprintf(c.username, sizeof c.username, "%s", row[1]);
+		snprintf(c.role, sizeof c.role, "%s", row[2]);
+		snprintf(c.device, sizeof c.device, "loadtest");
+		if (session_sign(&c, token, NULL) != 0)
+			goto fail;
+		session_hash(token, hash);
+		sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
+		buf_printf(&q, "%s(X'%s', %lld, 'mobile', 'cli', 'loadtest',"
+		    " 'seckill-admin users gen', TIMESTAMPADD(MICROSECOND, %lld, '1970-01-01'))",
+		    i ? ", " : "", hex, c.user_id, expires_ms * 1000);
+		buf_printf(&lines, "%lld\t%s\t%s\n", c.user_id, c.username, token);
+	}
+	if (admin_query(&q, NULL) != 0)
+		goto fail;
+	if (db_commit() != 0)
+		goto out;
+	if (fwrite(lines.data, 1, lines.len, out) != lines.len)
+		goto out;
+	rc = 0;
+	goto out;
+fail:
+	db_rollback();
+out:
+	if (res != NULL)
+		mysql_free_result(res);
+	buf_free(&q);
+	buf_free(&lines);
+	return rc;
+}
+
 static int
 admin_users_gen(int argc, char **argv)
 {
@@ -184,27 +276,18 @@ admin_users_gen(int argc, char **argv)
 		fprintf(stderr, "seckill-admin: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	/* Load-test users log in by token only: '!' is no password hash, so no password works. */
+	/*
+	 * Load-test users log in by token only: '!' is no password hash, so no password works.
+	 * A thousand users per transaction, each table in one multi-row statement (names are
+	 * letters, digits and _, checked above; hashes go as hex), so that 100,000 take seconds.
+	 */
+	if (session_keys_load() != 0)
+		goto out;
 	for (long long done = 0; done < count;) {
-		long long batch_end = done + 1000 < count ? done + 1000 : count;
-		if (db_begin() != 0)
+		long long n = count - done < ADMIN_GEN_BATCH ? count - done : ADMIN_GEN_BATCH;
+		if (admin_users_batch(out, prefix, done + 1, n) != 0)
 			goto out;
-		for (; done < batch_end; done++) {
-			char name[40], token[SESSION_TOKEN_LEN + 1];
-			unsigned long long id;
-			snprintf(name, sizeof name, "%s%lld", prefix, done + 1);
-			if (db_exec("INSERT INTO users (username, password_hash) VALUES (?, '!')"
-			    " ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)", NULL, &id, "s",
-			    name) != 0 ||
-			    session_create((long long)id, SESSION_MOBILE, "cli", NULL, "loadtest",
-			    "seckill-admin users gen", conf.session_mobile_ttl, token, NULL) != 0) {
-				db_rollback();
-				goto out;
-			}
-			fprintf(out, "%llu\t%s\t%s\n", id, name, token);
-		}
-		if (db_commit() != 0)
-			goto out;
+		done += n;
 		/* Progress: one line rewritten on a terminal, a line each in a log. */
 		if (count >= 2000)
 			fprintf(stderr, tty ? "\rusers gen: %lld / %lld" : "users gen: %lld / %lld\n",
@@ -219,6 +302,63 @@ out:
 	if (rc != 0)
 		fprintf(stderr, "seckill-admin: users gen failed (see the log above)\n");
 	return rc;
+}
+
+/*
+ * keys rotate: a new key signs SESSION_KEY_LEAD_S from now, once every worker has loaded it;
+ * the keys before it verify until the last token they signed has expired (the longer session
+ * lifetime after that), then drop out. keys list: the live keys.
+ */
+static int
+admin_keys(int argc, char **argv)
+{
+	struct json_object *rows = NULL;
+	unsigned long long kid = 0, older = 0;
+	long long ttl = conf.session_web_ttl > conf.session_mobile_ttl ? conf.session_web_ttl :
+	    conf.session_mobile_ttl;
+
+	if (argc == 1 && strcmp(argv[0], "rotate") == 0) {
+		if (db_begin() != 0 ||
+		    db_exec("UPDATE signing_keys SET expires_at = UTC_TIMESTAMP(3) + INTERVAL ? SECOND"
+		    " WHERE expires_at IS NULL", &older, NULL, "i", ttl + SESSION_KEY_LEAD_S) != 0 ||
+		    db_exec("INSERT INTO signing_keys (secret, signs_from) VALUES (RANDOM_BYTES(32),"
+		    " UTC_TIMESTAMP(3) + INTERVAL ? SECOND)", NULL, &kid, "i",
+		    (long long)SESSION_KEY_LEAD_S) != 0 || db_commit() != 0) {
+			db_rollback();
+			fprintf(stderr, "seckill-admin: keys rotate failed (MySQL unavailable?)\n");
+			return 1;
+		}
+		printf("key %llu signs new tokens in %d s (once every worker has loaded it);"
+		    " %llu older key%s verif%s its tokens until they expire (%lld s)\n", kid,
+		    SESSION_KEY_LEAD_S, older, older == 1 ? "" : "s", older == 1 ? "ies" : "y",
+		    ttl + SESSION_KEY_LEAD_S);
+		return 0;
+	}
+	if (argc == 1 && strcmp(argv[0], "list") == 0) {
+		if (db_select_json("SELECT kid, signs_from, expires_at FROM signing_keys"
+		    " WHERE expires_at IS NULL OR expires_at > UTC_TIMESTAMP(3) ORDER BY kid DESC",
+		    &rows, "") != 0) {
+			fprintf(stderr, "seckill-admin: keys list failed (MySQL unavailable?)\n");
+			return 1;
+		}
+		printf("%-6s %-24s %s\n", "kid", "signs from (UTC)", "verifies until (UTC)");
+		for (size_t i = 0; i < json_object_array_length(rows); i++) {
+			struct json_object *row = json_object_array_get_idx(rows, i);
+			char made[32], until[32] = "signs new tokens";
+			long long c = db_field_int(row, "signs_from"), e = db_field_int(row, "expires_at");
+			time_t t = (time_t)(c / 1000);
+			strftime(made, sizeof made, "%Y-%m-%d %H:%M:%S", gmtime(&t));
+			if (e != 0) {
+				t = (time_t)(e / 1000);
+				strftime(until, sizeof until, "%Y-%m-%d %H:%M:%S", gmtime(&t));
+			}
+			printf("%-6lld %-24s %s\n", db_field_int(row, "kid"), made, until);
+		}
+		json_object_put(rows);
+		return 0;
+	}
+	fprintf(stderr, "seckill-admin: keys needs rotate or list\n");
+	return 2;
 }
 
 /* One sale's report line; 1 when an invariant is broken, -1 when a backend failed. */
@@ -317,6 +457,8 @@ main(int argc, char **argv)
 		rc = admin_reconcile(argc - 2, argv + 2);
 	else if (argc >= 3 && strcmp(argv[1], "users") == 0 && strcmp(argv[2], "gen") == 0)
 		rc = admin_users_gen(argc - 3, argv + 3);
+	else if (strcmp(argv[1], "keys") == 0)
+		rc = admin_keys(argc - 2, argv + 2);
 	else {
 		admin_usage(stderr);
 		rc = 2;
