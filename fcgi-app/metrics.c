@@ -185,13 +185,19 @@ metrics_request(int route, int status, long long micros)
 }
 
 void
-metrics_inc(enum metrics_counter c)
+metrics_add(enum metrics_counter c, unsigned long long n)
 {
 	if (metrics == NULL)
 		metrics_private();
-	__atomic_add_fetch(&metrics->counters[c], 1, __ATOMIC_RELAXED);
-	if (c == MC_SECKILL_QUEUED)
+	__atomic_add_fetch(&metrics->counters[c], n, __ATOMIC_RELAXED);
+	for (unsigned long long i = 0; c == MC_SECKILL_QUEUED && i < n; i++)
 		metrics_second_add(1);
+}
+
+void
+metrics_inc(enum metrics_counter c)
+{
+	metrics_add(c, 1);
 }
 
 unsigned long long

@@ -40,6 +40,7 @@ int metrics_open(const char *run_dir);
 void metrics_close(void);
 void metrics_request(int route, int status, long long micros);
 void metrics_inc(enum metrics_counter c);
+void metrics_add(enum metrics_counter c, unsigned long long n);
 unsigned long long metrics_get(enum metrics_counter c);
 unsigned long long metrics_requests(int route, int status);
 /*

@@ -6,6 +6,7 @@
 
 #include <mysql.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "conf.h"
 #include "db.h"
@@ -17,7 +18,7 @@
 #include "xmem.h"
 
 #define RELAY_QUEUE 1024		/* rows waiting in one worker, at most */
-#define RELAY_MARKS 16			/* "sent" marks written by one UPDATE */
+#define RELAY_WINDOW 64			/* publishes with their confirms outstanding at once */
 #define RELAY_PAYLOAD 512
 
 struct relay_item {
@@ -34,43 +35,52 @@ static int relay_running, relay_stopping;
 static long long relay_give_up_at;	/* monotonic ms: after relay_stop, send no more */
 static pthread_t relay_thread;
 
-/* Marks confirmed rows sent; a row the consumer took already keeps its status. */
+/*
+ * Writes what a window's publishes came to, one UPDATE for the confirmed rows (sent; a row the
+ * consumer took already keeps its status) and one for the rest (attempt counted, left pending
+ * for the retry job). The refs were checked when submitted, so they are inlined.
+ */
 static void
-relay_mark_sent(char refs[][SECKILL_REF_LEN + 1], int n)
+relay_mark(const struct relay_item *win, const struct mq_msg *msgs, int n)
 {
-	const char *r[RELAY_MARKS] = { NULL };	/* unused places bind NULL: they match nothing */
+	struct buf q;
 
-	for (int i = 0; i < n; i++)
-		r[i] = refs[i];
-	if (db_exec("UPDATE outbox SET send_count = send_count + 1,"
-	    " status = IF(status = 'pending', 'sent', status), updated_at = UTC_TIMESTAMP(3)"
-	    " WHERE id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", NULL, NULL,
-	    "ssssssssssssssss", r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
-	    r[11], r[12], r[13], r[14], r[15]) != 0)
-		log_warn("relay: %d rows published but not marked sent; the retry job sends them"
-		    " again (the consumer ignores the copies)", n);
+	buf_init(&q);
+	for (int ok = 1; ok >= 0; ok--) {
+		int k = 0;
+
+		buf_reset(&q);
+		buf_puts(&q, ok ? "UPDATE outbox SET send_count = send_count + 1,"
+		    " status = IF(status = 'pending', 'sent', status), updated_at = UTC_TIMESTAMP(3)"
+		    " WHERE id IN (" : "UPDATE outbox SET send_count = send_count + 1,"
+		    " updated_at = UTC_TIMESTAMP(3), last_error = 'publish not confirmed'"
+		    " WHERE status = 'pending' AND id IN (");
+		for (int i = 0; i < n; i++)
+			if (msgs[i].ok == ok)
+				buf_printf(&q, "%s'%s'", k++ ? "," : "", win[i].ref);
+		buf_puts(&q, ")");
+		metrics_add(ok ? MC_RELAY_PUBLISHED : MC_RELAY_NOT_SENT, k);
+		if (k > 0 && db_query(q.data, q.len, NULL, NULL) != 0)
+			log_warn(ok ? "relay: %d rows published but not marked sent; the retry job"
+			    " sends them again (the consumer ignores the copies)" : "relay: %d rows"
+			    " not published and their count failed; the retry job sends them", k);
+	}
+	buf_free(&q);
 }
 
 static void *
 relay_main(void *arg)
 {
-	char sent[RELAY_MARKS][SECKILL_REF_LEN + 1];
-	struct relay_item it;
-	int nsent = 0;
+	struct relay_item *win = xcalloc(RELAY_WINDOW, sizeof *win);
+	struct mq_msg msgs[RELAY_WINDOW];
 
 	(void)arg;
 	mysql_thread_init();
 	pthread_mutex_lock(&relay_lock);
 	for (;;) {
-		if (relay_count == 0 || nsent == RELAY_MARKS) {
-			/* Nothing waits (or a batch is full): write the marks. */
-			if (nsent > 0) {
-				pthread_mutex_unlock(&relay_lock);
-				relay_mark_sent(sent, nsent);
-				nsent = 0;
-				pthread_mutex_lock(&relay_lock);
-				continue;
-			}
+		int n = 0;
+
+		if (relay_count == 0) {
 			if (relay_stopping)
 				break;
 			pthread_cond_wait(&relay_wake, &relay_lock);
@@ -78,30 +88,24 @@ relay_main(void *arg)
 		}
 		if (relay_stopping && clock_mono_ms() > relay_give_up_at) {
 			log_warn("relay: leaving %u rows pending for the retry job", relay_count);
-			pthread_mutex_unlock(&relay_lock);
-			if (nsent > 0)
-				relay_mark_sent(sent, nsent);
-			pthread_mutex_lock(&relay_lock);
 			break;
 		}
-		it = relay_ring[relay_head];
-		relay_head = (relay_head + 1) % RELAY_QUEUE;
-		relay_count--;
-		pthread_mutex_unlock(&relay_lock);
-		if (mq_publish(MQ_ORDERS_KEY, it.payload, it.len, it.ref) == 0) {
-			metrics_inc(MC_RELAY_PUBLISHED);
-			memcpy(sent[nsent++], it.ref, sizeof it.ref);
-		} else {
-			metrics_inc(MC_RELAY_NOT_SENT);
-			if (db_exec("UPDATE outbox SET send_count = send_count + 1,"
-			    " updated_at = UTC_TIMESTAMP(3), last_error = 'publish not confirmed'"
-			    " WHERE id = ? AND status = 'pending'", NULL, NULL, "s", it.ref) != 0)
-				log_warn("relay: outbox %s: publish and its count failed; the retry"
-				    " job sends it", it.ref);
+		/* Everything waiting, up to a window: published together, marked together. */
+		while (relay_count > 0 && n < RELAY_WINDOW) {
+			win[n++] = relay_ring[relay_head];
+			relay_head = (relay_head + 1) % RELAY_QUEUE;
+			relay_count--;
 		}
+		pthread_mutex_unlock(&relay_lock);
+		for (int i = 0; i < n; i++)
+			msgs[i] = (struct mq_msg){ MQ_ORDERS_KEY, win[i].payload, win[i].ref,
+			    win[i].len, 0 };
+		mq_publish_many(msgs, n);
+		relay_mark(win, msgs, n);
 		pthread_mutex_lock(&relay_lock);
 	}
 	pthread_mutex_unlock(&relay_lock);
+	free(win);
 	mysql_thread_end();
 	return NULL;
 }
@@ -112,7 +116,7 @@ relay_submit(const char *ref, const char *payload, size_t len)
 	struct relay_item *it;
 	int rc = -1;
 
-	if (len >= RELAY_PAYLOAD || strlen(ref) != SECKILL_REF_LEN)
+	if (len >= RELAY_PAYLOAD || !seckill_is_ref(ref))
 		return -1;
 	pthread_mutex_lock(&relay_lock);
 	if (relay_stopping)

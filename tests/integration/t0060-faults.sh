@@ -9,15 +9,14 @@ if [ "$SECKILL_FRONT" = lighttpd ]; then
 	return 0 2>/dev/null || exit 0
 fi
 . "$SECKILL_SRCDIR/tests/lib/sale.sh"
+. "$SECKILL_SRCDIR/tests/lib/proxy.sh"
 out=$HTTP_TMP/faults
 mkdir -p "$out"
 FAST="SECKILL_ORDER_PAY_TIMEOUT=600 SECKILL_OUTBOX_GRACE=1 SECKILL_OUTBOX_RETRY_INTERVAL=1 SECKILL_ORDER_SWEEP_INTERVAL=2 SECKILL_HEAL_GRACE=3 SECKILL_HEAL_INTERVAL=1"
 jobs_restart $FAST
 ok "the jobs (the healer among them) run with short timeouts" test -n "$(job_child seckill-heal)"
 "$ADMIN" users gen --count 80 --prefix fault_ --out "$out/users" 2>/dev/null
-PROXY=$SECKILL_BUILDDIR/tests/faultproxy
 repair_count() { metric_now "seckill_heal_repairs_total{kind=\"$1\"}"; }
-sale() { "$ADMIN" activity create --title "$1" --stock "$2" --price-cents 100 --starts-in -1 --duration 600; }
 # settled ACTIVITY USERS...: every buyer's result is final (not queued)
 settled() { local a=$1 u; shift; for u in "$@"; do [ "$(result "$u" "$a")" != queued ] || return 1; done; }
 # adds_up ACTIVITY TOTAL LABEL: live orders + MySQL stock = total, and Redis = MySQL
@@ -31,20 +30,6 @@ adds_up() {
 	is "$3: Redis stock = MySQL stock" "$(rcli GET "sk:{a$1}:stock")" "$left"
 	invariants "$1" "$3"
 }
-# Proxies in front of Redis or MariaDB: proxy_start NAME TARGET_PORT prints its port.
-proxy_start() {
-	local port
-	for port in $(seq $((SECKILL_HTTP_PORT + 5)) $((SECKILL_HTTP_PORT + 9))); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
-		echo pass >"$out/$1.ctl"
-		"$PROXY" "$port" "$2" "$out/$1.ctl" "$out/$1.pid" >/dev/null 2>>"$out/$1.log" &
-		wait_for 5 "test -s '$out/$1.pid'" && { echo "$port"; return 0; }
-	done
-	return 1
-}
-# proxy_mode NAME MODE: written whole (rename), then given the proxy's 25 ms look and some
-proxy_mode() { printf '%s\n' "$2" >"$out/$1.ctl.new" && mv "$out/$1.ctl.new" "$out/$1.ctl" && sleep 0.2; }
-proxy_stop() { kill "$(cat "$out/$1.pid")" 2>/dev/null; }
 pool_restart() { env "$@" bash "$SECKILL_SRCDIR/conf/stack.sh" restart-pool >>"$out/pool.log" 2>&1; }
 # the FastCGI workers' pids (children of multiwatch, or of lighttpd)
 workers() {

@@ -20,11 +20,11 @@ pick_ports() {
 
 # runner_env: the configuration the tests' stack runs with. One client (127.0.0.1) plays every
 # user, so the per-IP limits are raised: only the tests about limits meet them (they lower them
-# again for themselves). Sessions are trusted for 1 s.
+# again for themselves).
 runner_env() {
 	export SECKILL_CONF=$SRCDIR/conf/seckill.conf SECKILL_APP_TEMPLATES=$SRCDIR/templates
 	export SECKILL_RATELIMIT_API_RATE=200 SECKILL_RATELIMIT_API_BURST=200
 	export SECKILL_RATELIMIT_CAPTCHA_PER_IP=100000 SECKILL_RATELIMIT_LOGIN_PER_IP=1000
-	export SECKILL_RATELIMIT_REGISTER_PER_IP=1000 SECKILL_SESSION_CACHE_MS=1000
+	export SECKILL_RATELIMIT_REGISTER_PER_IP=1000
 	export SECKILL_SEED=1
 }

@@ -23,6 +23,8 @@ buy_fire() {
 }
 # buy N ACTIVITY [TIMEFILE]: both
 buy() { buy_fire "$1" "$2" "$(buy_path "$1" "$2")" "${3:-}"; }
+# sale TITLE STOCK: a new sale, open for ten minutes at 1.00; prints its id
+sale() { "$ADMIN" activity create --title "$1" --stock "$2" --price-cents 100 --starts-in -1 --duration 600; }
 result() { curl -s -H "Authorization: Bearer $(user "$1" 3)" "$BASE/api/activities/$2/result" | jq -r "${3:-.status}"; }
 quiet() {	# quiet ACTIVITY: no outbox row in flight
 	[ "$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $1 AND status IN ('pending', 'sent')")" = 0 ]
