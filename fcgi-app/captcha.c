@@ -9,6 +9,7 @@
 
 #include "captcha.h"
 #include "log.h"
+#include "pngenc.h"
 #include "xmem.h"
 
 #define CAPTCHA_PI	3.14159265358979323846
@@ -17,7 +18,7 @@
 #define CAPTCHA_MARGIN	8	/* px kept free left and right of the text */
 #define CAPTCHA_TILT	25	/* a character turns by up to this many degrees either way */
 #define CAPTCHA_DOTS	320	/* noise dots per image */
-#define CAPTCHA_PNG_LEVEL 1	/* zlib level: gd's default (6) takes twice as long for 6% less */
+#define CAPTCHA_PNG_LEVEL 1	/* zlib level: the default (6) takes twice as long for a few % less */
 #define CAPTCHA_FIRST	'!'	/* the printable ASCII range captcha_png can draw */
 #define CAPTCHA_LAST	'~'
 
@@ -300,6 +301,13 @@ captcha_coverage(const struct captcha_glyph *g, double x, double y)
 	    0.5);
 }
 
+/* One channel of ink over what is there, cov of 255 covered. */
+static int
+captcha_mix(int ink, int under, int cov)
+{
+	return (ink * cov + under * (255 - cov) + 127) / 255;
+}
+
 /* Draws text[i] in its slot: scaled, turned by up to CAPTCHA_TILT degrees, moved a little,
  * in a colour of its own. */
 static void
@@ -347,13 +355,65 @@ captcha_char(gdImagePtr im, struct captcha_rng *r, const char *text, size_t i, s
 			double my = (dx * sn + dy * cs) / scale + g->h / 2.0 - 0.5;
 			int cov = captcha_coverage(g, mx, my);
 
-			/* Blended over what is there (truecolor images blend by default). */
-			if (cov > 0)
-				gdImageSetPixel(im, x, y, gdTrueColorAlpha(gdTrueColorGetRed(ink),
-				    gdTrueColorGetGreen(ink), gdTrueColorGetBlue(ink),
-				    gdAlphaMax - cov * gdAlphaMax / 255));
+			/* Blended over what is there (opaque), straight into the pixels. */
+			if (cov > 0) {
+				int *px = &im->tpixels[y][x], d = *px;
+
+				*px = gdTrueColor(captcha_mix(gdTrueColorGetRed(ink),
+				    gdTrueColorGetRed(d), cov), captcha_mix(gdTrueColorGetGreen(ink),
+				    gdTrueColorGetGreen(d), cov), captcha_mix(gdTrueColorGetBlue(ink),
+				    gdTrueColorGetBlue(d), cov));
+			}
 		}
 	}
+}
+
+/*
+ * The PNG: drawn in true colour, written with a fixed palette of 252 colours (6 levels of red
+ * and of blue, 7 of green, the channel the eye tells best), one byte a pixel instead of three,
+ * which is what makes it quick to compress. No dithering: the noise is there already.
+ */
+static unsigned char captcha_pal[6 * 7 * 6][3], captcha_q6[256], captcha_q7[256];
+
+static void
+captcha_palette_init(void)
+{
+	for (int v = 0; v < 256; v++) {
+		captcha_q6[v] = (unsigned char)((v * 6) >> 8);
+		captcha_q7[v] = (unsigned char)((v * 7) >> 8);
+	}
+	for (int r = 0; r < 6; r++)
+		for (int g = 0; g < 7; g++)
+			for (int b = 0; b < 6; b++) {
+				unsigned char *c = captcha_pal[(r * 7 + g) * 6 + b];
+				c[0] = (unsigned char)((r * 255 + 2) / 5);
+				c[1] = (unsigned char)((g * 255 + 3) / 6);
+				c[2] = (unsigned char)((b * 255 + 2) / 5);
+			}
+}
+
+static void *
+captcha_encode(gdImagePtr im, int *len)
+{
+	static unsigned char idx[CAPTCHA_H][CAPTCHA_W];
+	unsigned char *rows[CAPTCHA_H];
+	void *png;
+
+	if (captcha_pal[6 * 7 * 6 - 1][0] == 0)
+		captcha_palette_init();
+	for (int y = 0; y < CAPTCHA_H; y++) {
+		for (int x = 0; x < CAPTCHA_W; x++) {
+			int c = gdImageTrueColorPixel(im, x, y);
+			idx[y][x] = (unsigned char)((captcha_q6[gdTrueColorGetRed(c)] * 7 +
+			    captcha_q7[gdTrueColorGetGreen(c)]) * 6 + captcha_q6[gdTrueColorGetBlue(c)]);
+		}
+		rows[y] = idx[y];
+	}
+	png = pngenc_encode(CAPTCHA_W, CAPTCHA_H, PNGENC_PALETTE8, (const unsigned char (*)[3])captcha_pal,
+	    6 * 7 * 6, rows, CAPTCHA_PNG_LEVEL, len);
+	if (png == NULL)
+		log_err("captcha: PNG encoding failed");
+	return png;
 }
 
 void *
@@ -393,9 +453,9 @@ captcha_png(const char *text, int *len)
 	captcha_background(im, &rng);
 	/* Faint rings behind everything, and one curve under the text. */
 	for (k = captcha_between(&rng, 5, 8); k > 0; k--)
-		gdImageArc(im, captcha_between(&rng, 0, CAPTCHA_W - 1),
+		gdImageEllipse(im, captcha_between(&rng, 0, CAPTCHA_W - 1),
 		    captcha_between(&rng, 0, CAPTCHA_H - 1), captcha_between(&rng, 10, 50),
-		    captcha_between(&rng, 10, 40), 0, 360, captcha_colour(&rng, 130, 200));
+		    captcha_between(&rng, 10, 40), captcha_colour(&rng, 130, 200));
 	captcha_curve(im, &rng, captcha_ink(&rng), 2);
 
 	for (i = 0; i < n; i++)
@@ -411,11 +471,7 @@ captcha_png(const char *text, int *len)
 		    captcha_between(&rng, 0, CAPTCHA_H - 1),
 		    k & 1 ? captcha_ink(&rng) : captcha_colour(&rng, 60, 255));
 
-	png = gdImagePngPtrEx(im, len, CAPTCHA_PNG_LEVEL);
-	if (png == NULL) {
-		log_err("captcha: PNG encoding failed");
-		*len = 0;
-	}
+	png = captcha_encode(im, len);
 	gdImageDestroy(im);
 	return png;
 }
@@ -423,6 +479,5 @@ captcha_png(const char *text, int *len)
 void
 captcha_free(void *png)
 {
-	if (png != NULL)
-		gdFree(png);
+	pngenc_free(png);
 }

@@ -29,7 +29,7 @@ void captcha_text(char *out, size_t n);
  * each character rotated and moved at random, curves and lines through the text, noise dots.
  * Returns the PNG bytes and sets *len, or NULL on failure (logged). Free with captcha_free. */
 void *captcha_png(const char *text, int *len);
-/* Frees what captcha_png returned (gdFree); NULL is fine. */
+/* Frees what captcha_png returned; NULL is fine. */
 void captcha_free(void *png);
 
 #endif

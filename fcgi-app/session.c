@@ -296,7 +296,7 @@ session_verify(const char *token, long long now_ms, struct auth *out)
  * Two tables: the feed rebuilds the inactive one without expired entries and switches when
  * the active one fills. Lookups read only the key array; expiries sit beside it.
  */
-#define REVOKE_SLOTS 262144		/* power of two */
+#define REVOKE_SLOTS 65536		/* power of two: 512 KiB of keys a lookup may touch */
 #define REVOKE_FULL (REVOKE_SLOTS / 4 * 3)
 #define REVOKE_SHM_MAGIC 0x736b7265766f6b65ULL	/* "skrevoke" */
 #define FEED_EVERY_MS 1000

@@ -54,7 +54,14 @@ shm_map(const char *run_dir, const char *name, size_t size, uint64_t magic)
 	}
 	head = p;
 	if (head->magic != magic || head->size != size || memcmp(head->boot_id, boot, 40) != 0) {
-		memset(p, 0, size);
+		/* Zeroed by truncating, not by writing: pages nobody uses stay unallocated and out
+		 * of every mapper's resident size. */
+		if (ftruncate(fd, 0) != 0 || ftruncate(fd, (off_t)size) != 0) {
+			log_warn("%s: %s", path, strerror(errno));
+			munmap(p, size);
+			p = NULL;
+			goto out;
+		}
 		head->magic = magic;
 		head->size = size;
 		memcpy(head->boot_id, boot, 40);

@@ -1,17 +1,37 @@
 #!/usr/bin/env bash
-# make bench: starts its own stack (rate limits, captcha and hidden paths off, as API.md allows
-# for load tests), creates buyers and a sale with far fewer units than buyers, and measures in
-# the same run, behind the same nginx, a libfcgi hello-world floor and the buy endpoint.
-# Prints req/s, p50/p99 and the ratio, then checks that exactly the stock was sold.
-# Knobs: BENCH_USERS (2000), BENCH_STOCK (500), BENCH_SECONDS (10), BENCH_CONNECTIONS (64).
+# make bench: the product measured as a user would, each figure against a baseline taken in
+# the same run on the same machine (shared and noisy: only ratios are compared).
+#
+# It starts a stack of its own (rate limits, captcha and hidden paths off, as API.md allows for
+# load tests) with BENCH_USERS distinct buyers, then measures:
+#   rush        a sale of BENCH_STOCK units, every buyer pressing buy: req/s >= 0.85x and p99
+#               <= 2x a libfcgi hello world behind the same nginx (the floor), measured just
+#               before and just after
+#   sold out    the buyers who lost, pressing again: >= 0.95x the floor
+#   duplicate   the winners, pressing again: >= 0.95x the floor
+#   drain       a backlog of BENCH_BACKLOG won units turned into order rows: >= 5,400
+#               orders/s, then reconcile clean
+#   microcache  a refresh storm on the product page: >= 0.5x nginx serving the same bytes
+#               from a file
+#   captcha     captcha PNGs: >= 0.3x the floor
+#   QR          QR login PNGs: >= 0.3x the floor
+#   memory      RSS per worker after 100,000 requests of every kind: <= 8 MiB, and within 10%
+#               of its size after 10,000
+#   the run     <= 5 minutes
+# and that exactly the stock was sold, once per buyer. Prints one table and one line
+# "BENCH key=value ..." for machines; exits 1 when a target is missed or a check fails.
+# Knobs: BENCH_USERS (100000), BENCH_STOCK (500), BENCH_BACKLOG (20000), BENCH_SECONDS (6),
+# BENCH_CONNECTIONS (64), BENCH_THREADS (2), BENCH_PORT_BASE (31000).
 set -u
 SRCDIR=${SECKILL_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILDDIR=${SECKILL_BUILDDIR:-$(pwd)}
-USERS=${BENCH_USERS:-2000} STOCK=${BENCH_STOCK:-500} SECS=${BENCH_SECONDS:-10}
-CONNS=${BENCH_CONNECTIONS:-64} THREADS=${BENCH_THREADS:-2}
+USERS=${BENCH_USERS:-100000} STOCK=${BENCH_STOCK:-500} BACKLOG=${BENCH_BACKLOG:-20000}
+SECS=${BENCH_SECONDS:-6} CONNS=${BENCH_CONNECTIONS:-64} THREADS=${BENCH_THREADS:-2}
 export SECKILL_SRCDIR=$SRCDIR SECKILL_BUILDDIR=$BUILDDIR
+LUA=$SRCDIR/tests/bench/load.lua
 
 command -v wrk >/dev/null || { echo "bench: wrk is not installed (apt-get install wrk)"; exit 1; }
+[ "$BACKLOG" -le "$USERS" ] || { echo "bench: BENCH_BACKLOG must not exceed BENCH_USERS"; exit 1; }
 base=${BENCH_PORT_BASE:-31000}
 export SECKILL_HTTP_PORT=$base SECKILL_REDIS_PORT=$((base + 1))
 export SECKILL_MYSQL_PORT=$((base + 2)) SECKILL_AMQP_PORT=$((base + 3))
@@ -25,6 +45,14 @@ export SECKILL_RUN_DIR=$RUN SECKILL_APP_RUN_DIR=$RUN
 ADMIN=$BUILDDIR/jobs/seckill-admin
 BASE=http://127.0.0.1:$base
 stack() { bash "$SRCDIR/conf/stack.sh" "$@"; }
+sql() { mariadb -S "$RUN/mysql.sock" -uroot -N -B seckill -e "$1"; }
+rcli() { redis-cli -p "$SECKILL_REDIS_PORT" "$@"; }
+queue_depth() {
+	HOME=$RUN/rabbitmq/home /usr/lib/rabbitmq/bin/rabbitmqctl -q -n "sk${SECKILL_AMQP_PORT}@localhost" \
+		list_queues name messages 2>/dev/null | awk -v q="$1" '$1 == q { print $2 }'
+}
+now_ms() { date +%s%3N; }
+T_START=$(now_ms)
 
 hello_pid=""
 cleanup() {
@@ -33,18 +61,25 @@ cleanup() {
 	rm -rf "$RUN"
 }
 trap cleanup EXIT
+step() { printf '==> [%3ds] %s\n' $((($(now_ms) - T_START) / 1000)) "$*"; }
 
-echo "==> starting a private stack (rate limits, captcha and hidden paths off)"
+step "starting a private stack (rate limits, captcha and hidden paths off)"
 stack start >"$RUN/stack-start.log" 2>&1 || { tail -30 "$RUN/stack-start.log"; exit 1; }
 workers=$("$BUILDDIR/fcgi-app/seckill-fcgi" --dump-config | sed -n 's/^fcgi.workers = //p')
+multiwatch=$(cat "$RUN/pid/fcgi.pid")
 
-echo "==> the floor: libfcgi hello world, $workers workers, behind the same nginx"
+# The floor: a libfcgi hello world (as many workers, the same nginx); the file baseline:
+# nginx serving from a file the very bytes of the product page.
 spawn-fcgi -s "$RUN/hello.sock" -M 0666 -P "$RUN/pid/hello.pid" -- \
 	"$(command -v multiwatch)" -f "$workers" -- "$BUILDDIR/tests/bench/hello-fcgi" >/dev/null
 hello_pid=$(cat "$RUN/pid/hello.pid")
 cat >"$RUN/nginx/extra/bench.conf" <<CONF
 location = /bench/hello {
     fastcgi_pass unix:$RUN/hello.sock;
+}
+location = /bench/page.html {
+    alias $RUN/page.html;
+    default_type text/html;
 }
 CONF
 nginx -s reload -c "$RUN/nginx.conf" -p "$RUN/nginx/" 2>/dev/null
@@ -53,95 +88,221 @@ for i in $(seq 1 50); do
 	sleep 0.1
 done
 
-echo "==> $USERS buyers, one sale of $STOCK units"
-"$ADMIN" users gen --count "$USERS" --prefix bench_ --out "$RUN/users" || exit 1
+step "$USERS buyers (seckill-admin users gen)"
+t0=$(now_ms)
+"$ADMIN" users gen --count "$USERS" --prefix bench_ --out "$RUN/users" 2>&1 |
+	awk -v n="$USERS" -F'[ /]+' '/^users gen:/ { if ($3 * 10 >= (p + 1) * n) { p = int($3 * 10 / n); printf "    %s / %s\n", $3, n } next } { print }'
+[ "$(wc -l <"$RUN/users")" = "$USERS" ] || { echo "bench: users gen failed"; exit 1; }
+gen_s=$(awk "BEGIN { printf \"%.1f\", ($(now_ms) - $t0) / 1000 }")
+echo "    $USERS buyers with signed tokens in $gen_s s"
 act=$("$ADMIN" activity create --title "Bench rush" --stock "$STOCK" --price-cents 100 \
 	--starts-in -1 --duration 3600) || exit 1
 "$ADMIN" warm "$act" >/dev/null 2>&1
 
-run_wrk() { # NAME SCRIPT PATH [ARGS...]
-	local name=$1 script=$2 path=$3; shift 3
-	wrk -t "$THREADS" -c "$CONNS" -d "${SECS}s" --latency -s "$script" "$BASE$path" -- "$@" \
-		2>&1 | grep '^RESULT' | sed "s/^RESULT/$name/"
+# wrk_run NAME [wrk options] -- [load.lua arguments]: one measured load; prints its RESULT line
+wrk_run() {
+	local name=$1; shift
+	wrk -t "$THREADS" -c "$CONNS" -d "${SECS}s" --latency -s "$LUA" "$BASE/" "$@" 2>&1 |
+		grep '^RESULT' | sed "s/^RESULT/$name/"
 }
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
-
-# The same requests for floor and rush (POST with a buyer's Bearer token): only the answering
-# differs. The floor is measured before and after the rush and averaged, so that a machine
-# that speeds up or slows down meanwhile (shared, noisy) moves both sides alike.
-wrk -t 1 -c 8 -d 1s -s "$SRCDIR/tests/bench/rush.lua" "$BASE/bench/hello" -- "$RUN/users" \
-	/bench/hello >/dev/null 2>&1
-floor1=$(run_wrk floor "$SRCDIR/tests/bench/rush.lua" /bench/hello "$RUN/users" /bench/hello)
-# Before a sale opens its buyers are already on the site (product page, captcha, path: all
-# logged in), so their sessions are in the pool's cache. Play that part (not measured): each
-# buyer asks /api/me a few times. Then the sale opens.
-wrk -t "$THREADS" -c "$CONNS" -d 3s -s "$SRCDIR/tests/bench/rush.lua" "$BASE/api/me" -- \
-	"$RUN/users" /api/me GET >/dev/null 2>&1
-rush=$(run_wrk rush "$SRCDIR/tests/bench/rush.lua" "/api/activities/$act/seckill/direct" \
-	"$RUN/users" "/api/activities/$act/seckill/direct")
-floor2=$(run_wrk floor "$SRCDIR/tests/bench/rush.lua" /bench/hello "$RUN/users" /bench/hello)
-[ -n "${BENCH_STEADY:-}" ] && run_wrk steady "$SRCDIR/tests/bench/rush.lua" "/api/activities/$act/seckill/direct" \
-	"$RUN/users" "/api/activities/$act/seckill/direct"
-echo "$floor1"
-echo "$rush"
-echo "$floor2"
 mean() { awk "BEGIN { printf \"%.${3:-0}f\", ($1 + $2) / 2 }"; }
-frps=$(mean "$(field "$floor1" rps)" "$(field "$floor2" rps)")
-fp50=$(mean "$(field "$floor1" p50_ms)" "$(field "$floor2" p50_ms)" 2)
-fp99=$(mean "$(field "$floor1" p99_ms)" "$(field "$floor2" p99_ms)" 2)
-rrps=$(field "$rush" rps)
-ratio=$(awk "BEGIN { printf \"%.2f\", $rrps / $frps }")
-echo
-printf '%-34s %10s %10s %10s\n' "" "req/s" "p50 ms" "p99 ms"
-printf '%-34s %10s %10s %10s\n' "floor (libfcgi hello world)" "$frps" "$fp50" "$fp99"
-printf '%-34s %10s %10s %10s\n' "  before / after the rush" "$(field "$floor1" rps) / $(field "$floor2" rps)" "" ""
-printf '%-34s %10s %10s %10s\n' "rush (buy endpoint, $USERS buyers)" "$rrps" "$(field "$rush" p50_ms)" "$(field "$rush" p99_ms)"
-echo "ratio rush / floor: $ratio   (target >= 0.85)"
+floor() { wrk_run floor -- users="$RUN/users" method=POST path=/bench/hello; }
+ERRORS=""
+# clean RESULT: the run met no error and no answer but 2xx
+clean() { [ "$(field "$1" errors)" = 0 ] && [ "$(field "$1" non2xx)" = 0 ] || ERRORS="$ERRORS ${1%% *}"; }
 
-# Exactly the stock was sold, once per buyer.
-sql() { mariadb -S "$RUN/mysql.sock" -uroot -N -B seckill -e "$1"; }
+step "rush: $USERS buyers, one sale of $STOCK units, floor before and after"
+wrk -t 1 -c 8 -d 1s -s "$LUA" "$BASE/" -- users="$RUN/users" method=POST path=/bench/hello >/dev/null 2>&1
+floor1=$(floor)
+rush=$(wrk_run rush -- users="$RUN/users" method=POST path="/api/activities/$act/seckill/direct")
+floor2=$(floor)
+clean "$rush"
+
+# Who won and who lost, for the runs of sold-out and duplicate answers alone.
+sql "SELECT user_id FROM outbox WHERE activity_id = $act" >"$RUN/winner-ids"
+awk -F'\t' 'NR == FNR { w[$1] = 1; next } ($1 in w) { print > W; next } { print > L }' \
+	W="$RUN/winners" L="$RUN/losers" "$RUN/winner-ids" "$RUN/users"
+step "sold-out and duplicate answers alone, then the floor again"
+soldout=$(wrk_run sold_out -- users="$RUN/losers" method=POST path="/api/activities/$act/seckill/direct")
+dup=$(wrk_run duplicate -- users="$RUN/winners" method=POST path="/api/activities/$act/seckill/direct")
+floor3=$(floor)
+clean "$soldout"
+clean "$dup"
+a_so=$(curl -s -X POST -H "Authorization: Bearer $(head -1 "$RUN/losers" | cut -f3)" \
+	"$BASE/api/activities/$act/seckill/direct" | jq -r .status)
+a_dup=$(curl -s -X POST -H "Authorization: Bearer $(head -1 "$RUN/winners" | cut -f3)" \
+	"$BASE/api/activities/$act/seckill/direct" | jq -r .status)
+
+step "captcha and QR PNGs, then the floor again"
+# images PATH COUNT OUT: COUNT images minted by POST PATH, their GET lines into OUT
+images() {
+	seq 1 "$2" | xargs -P 4 -I{} curl -s -X POST "$BASE$1" | jq -r '"GET " + .image' >"$3"
+}
+images /api/captcha 256 "$RUN/captchas"
+images /api/qr 256 "$RUN/qrs"
+captcha=$(wrk_run captcha -- paths="$RUN/captchas")
+qr=$(wrk_run qr -- paths="$RUN/qrs")
+floor4=$(floor)
+clean "$captcha"
+clean "$qr"
+png_ok=$(curl -s "$BASE$(head -1 "$RUN/captchas" | cut -d' ' -f2)" | head -c 4 | od -An -c | tr -d ' \n')
+
+step "a refresh storm on the product page (microcache), against the same bytes from a file"
+curl -s "$BASE/activity/$act" >"$RUN/page.html"
+file1=$(wrk_run file -- path=/bench/page.html)
+micro=$(wrk_run microcache -- path="/activity/$act")
+file2=$(wrk_run file -- path=/bench/page.html)
+clean "$micro"
+cached=$(for i in 1 2; do curl -s -o /dev/null -D - "$BASE/activity/$act"; done | tr -d '\r' | sed -n 's/^X-Cache: //ip' | tail -1)
+
+# The drain: the consumer paused, every one of BACKLOG buyers wins a unit (their messages pile
+# up in the queue), then it goes on and the time to the last order row is taken.
+step "the order drain: a backlog of $BACKLOG won units"
+act2=$("$ADMIN" activity create --title "Bench orders" --stock "$BACKLOG" --price-cents 100 \
+	--starts-in -1 --duration 3600)
+"$ADMIN" warm "$act2" >/dev/null 2>&1
+consumer=$(pgrep -P "$(cat "$RUN/pid/seckill-consumer.pid")" | head -1)
+kill -STOP "$consumer"
+wrk -t 1 -c "$CONNS" -d 60s -s "$LUA" "$BASE/" -- users="$RUN/users" from=1 \
+	to="$BACKLOG" each=1 method=POST \
+	path="/api/activities/$act2/seckill/direct" >/dev/null 2>&1
+queued=$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $act2")
+for i in $(seq 1 60); do
+	[ "$(queue_depth seckill.orders)" = "$queued" ] && break
+	sleep 0.5
+done
+in_queue=$(queue_depth seckill.orders)
+echo "    $queued units won, $in_queue messages waiting in the queue"
+t0=$(now_ms)
+kill -CONT "$consumer"
+made=0
+while [ "$made" -lt "$queued" ] && [ $(($(now_ms) - t0)) -lt 60000 ]; do
+	sleep 0.05
+	made=$(sql "SELECT COUNT(*) FROM orders WHERE activity_id = $act2")
+done
+drain_ms=$(($(now_ms) - t0))
+drain=$(awk "BEGIN { printf \"%.0f\", $made * 1000 / ($drain_ms > 0 ? $drain_ms : 1) }")
+echo "    $made orders in $drain_ms ms"
+for i in $(seq 1 40); do
+	[ "$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $act2 AND status IN ('pending', 'sent')")" = 0 ] && break
+	sleep 0.25
+done
+reconcile=$("$ADMIN" reconcile "$act2" 2>&1)
+reconcile_rc=$?
+
+# Memory: a fresh pool, then every kind of request the workers answer.
+step "memory: worker RSS after 10,000 and 100,000 requests of every kind"
+stack restart-pool >"$RUN/pool.log" 2>&1
+for i in $(seq 1 50); do
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/healthz")" = 200 ] && break
+	sleep 0.1
+done
+multiwatch=$(cat "$RUN/pid/fcgi.pid")
+cap1=$(head -1 "$RUN/captchas" | cut -d' ' -f2) qr1=$(head -1 "$RUN/qrs" | cut -d' ' -f2)
+cat >"$RUN/mix" <<MIX
+POST /api/activities/$act/seckill/direct
+GET /api/me
+GET /api/activities/$act/result
+POST /api/captcha
+GET $cap1
+GET /api/orders
+GET /orders
+GET /api/sessions
+GET $qr1
+POST /api/activities/$act2/seckill/direct
+GET /activity/$act
+GET /api/activities/$act
+MIX
+mix() { # mix REQUESTS: that many more
+	wrk -t 1 -c "$CONNS" -d 120s -s "$LUA" "$BASE/" -- users="$RUN/users" paths="$RUN/mix" \
+		limit="$1" 2>&1 | grep '^ANSWERS'
+}
+rss() { # the workers' resident sizes in KiB, one line
+	local p
+	for p in $(pgrep -P "$multiwatch"); do awk '/^VmRSS:/ { printf "%s ", $2 }' "/proc/$p/status"; done
+}
+mix1=$(mix 10000)
+rss10=$(rss)
+mix2=$(mix 90000)
+rss100=$(rss)
+echo "    after 10k: $rss10 KiB; after 100k: $rss100 KiB"
+rss_max=$(awk -v a="$rss100" 'BEGIN { n = split(a, x, " "); m = 0; for (i = 1; i <= n; i++) if (x[i] > m) m = x[i]; printf "%.1f", m / 1024 }')
+rss_growth=$(awk -v a="$rss10" -v b="$rss100" 'BEGIN { n = split(a, x, " "); split(b, y, " "); g = 0
+	for (i = 1; i <= n; i++) if (x[i] > 0 && (y[i] - x[i]) / x[i] > g) g = (y[i] - x[i]) / x[i]
+	printf "%.1f", 100 * g }')
+total_s=$((($(now_ms) - T_START) / 1000))
+
+# ---- the verdicts ---------------------------------------------------------------------------
+MISSED=0
+TABLE=""
+# verdict LABEL FIGURE BASELINE RATIO TARGET-TEXT CONDITION(awk, on r = ratio or figure)
+verdict() {
+	local v
+	if awk -v r="$4" "BEGIN { exit !($6) }"; then v=met; else v="MISSED"; MISSED=$((MISSED + 1)); fi
+	TABLE+=$(printf '%-30s %14s %14s %7s %10s  %s' "$1" "$2" "$3" "$4" "$5" "$v")$'\n'
+}
+ratio() { awk "BEGIN { printf \"%.2f\", $1 / ($2 > 0 ? $2 : 1) }"; }
+f12=$(mean "$(field "$floor1" rps)" "$(field "$floor2" rps)")
+f12p99=$(mean "$(field "$floor1" p99_ms)" "$(field "$floor2" p99_ms)" 2)
+f23=$(mean "$(field "$floor2" rps)" "$(field "$floor3" rps)")
+f34=$(mean "$(field "$floor3" rps)" "$(field "$floor4" rps)")
+fmean=$(mean "$(field "$file1" rps)" "$(field "$file2" rps)")
+r_rush=$(ratio "$(field "$rush" rps)" "$f12")
+r_p99=$(ratio "$(field "$rush" p99_ms)" "$f12p99")
+r_so=$(ratio "$(field "$soldout" rps)" "$f23")
+r_dup=$(ratio "$(field "$dup" rps)" "$f23")
+r_cap=$(ratio "$(field "$captcha" rps)" "$f34")
+r_qr=$(ratio "$(field "$qr" rps)" "$f34")
+r_micro=$(ratio "$(field "$micro" rps)" "$fmean")
+verdict "rush, req/s ($USERS buyers)" "$(field "$rush" rps)" "$f12" "$r_rush" ">= 0.85x" "r >= 0.85"
+verdict "rush, p99 ms" "$(field "$rush" p99_ms)" "$f12p99" "$r_p99" "<= 2x" "r <= 2"
+verdict "sold-out answers, req/s" "$(field "$soldout" rps)" "$f23" "$r_so" ">= 0.95x" "r >= 0.95"
+verdict "duplicate answers, req/s" "$(field "$dup" rps)" "$f23" "$r_dup" ">= 0.95x" "r >= 0.95"
+verdict "captcha PNG, req/s" "$(field "$captcha" rps)" "$f34" "$r_cap" ">= 0.3x" "r >= 0.3"
+verdict "QR PNG, req/s" "$(field "$qr" rps)" "$f34" "$r_qr" ">= 0.3x" "r >= 0.3"
+verdict "product page (microcache)" "$(field "$micro" rps)" "$fmean (file)" "$r_micro" ">= 0.5x" "r >= 0.5"
+verdict "order drain, orders/s" "$drain" "-" "-" ">= 5400" "$drain >= 5400"
+verdict "worker RSS after 100k, MiB" "$rss_max" "-" "-" "<= 8" "$rss_max <= 8"
+verdict "RSS growth 10k -> 100k, %" "$rss_growth" "-" "-" "<= 10" "$rss_growth <= 10"
+verdict "the whole run, s" "$total_s" "-" "-" "<= 300" "$total_s <= 300"
+
+# ---- the checks -----------------------------------------------------------------------------
+FAILED=0
+check() { # LABEL CONDITION...
+	local label=$1; shift
+	if "$@"; then echo "check: $label: ok"; else echo "check: $label: FAILED"; FAILED=$((FAILED + 1)); fi
+}
 sold=$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $act")
 buyers=$(sql "SELECT COUNT(DISTINCT user_id) FROM outbox WHERE activity_id = $act")
-left=$(redis-cli -p "$SECKILL_REDIS_PORT" GET "sk:{a$act}:stock")
-held=$(redis-cli -p "$SECKILL_REDIS_PORT" HLEN "sk:{a$act}:buyers")
-echo "sold: $sold outbox rows for $buyers buyers, Redis stock left $left, Redis buyers $held"
-status=0
-if [ "$sold" = "$STOCK" ] && [ "$buyers" = "$STOCK" ] && [ "$left" = 0 ] && [ "$held" = "$STOCK" ]; then
-	echo "check: exactly $STOCK units sold, one per buyer: ok"
-else
-	echo "check: FAILED (wanted $STOCK sold to $STOCK buyers, stock 0)"
-	status=1
-fi
-[ "$(field "$rush" errors)" = 0 ] && [ "$(field "$rush" non2xx)" = 0 ] ||
-	{ echo "check: the rush saw errors or non-2xx answers: FAILED"; status=1; }
-awk "BEGIN { exit !($ratio >= 0.85) }" && echo "target 0.85x the floor: met" ||
-	echo "target 0.85x the floor: NOT met"
-
-# The consumer: how many orders a second it turns into MySQL rows. Pause it, let every buyer
-# win a unit of an unlimited sale (messages pile up), then let it go and time the drain.
+left=$(rcli GET "sk:{a$act}:stock")
+held=$(rcli HLEN "sk:{a$act}:buyers")
 echo
-echo "==> the order consumer: $USERS queued orders"
-sup=$(cat "$RUN/pid/seckill-consumer.pid" 2>/dev/null)
-child=$(pgrep -P "$sup" 2>/dev/null | head -1)
-if [ -z "$child" ]; then
-	echo "consumer: not running, skipped"
-else
-	act2=$("$ADMIN" activity create --title "Bench orders" --stock -1 --price-cents 100 \
-		--starts-in -1 --duration 3600)
-	kill -STOP "$child"
-	cut -f3 "$RUN/users" | xargs -P 8 -I{} curl -s -o /dev/null -X POST \
-		-H "Authorization: Bearer {}" "$BASE/api/activities/$act2/seckill/direct"
-	queued=$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $act2")
-	t0=$(date +%s%N)
-	kill -CONT "$child"
-	while [ "$(sql "SELECT COUNT(*) FROM orders WHERE activity_id = $act2")" -lt "$queued" ]; do
-		sleep 0.05
-		[ $(( ($(date +%s%N) - t0) / 1000000000 )) -gt 120 ] && break
-	done
-	t1=$(date +%s%N)
-	made=$(sql "SELECT COUNT(*) FROM orders WHERE activity_id = $act2")
-	ms=$(( (t1 - t0) / 1000000 ))
-	echo "consumer: $made orders from $queued messages in $ms ms: $(awk "BEGIN { printf \"%.0f\", $made * 1000 / ($ms > 0 ? $ms : 1) }") orders/s"
-	[ "$made" = "$queued" ] || { echo "check: the consumer did not make every order: FAILED"; status=1; }
+echo "$floor1"; echo "$rush"; echo "$floor2"; echo "$soldout"; echo "$dup"; echo "$floor3"
+echo "$captcha"; echo "$qr"; echo "$floor4"; echo "$file1"; echo "$micro"; echo "$file2"
+echo "mix: $mix1 then $mix2"
+echo
+check "exactly $STOCK units sold, one per buyer (Redis: $left left, $held holders)" \
+	test "$sold:$buyers:$left:$held" = "$STOCK:$STOCK:0:$STOCK"
+check "the losers heard sold_out, the winners duplicate" test "$a_so:$a_dup" = "sold_out:duplicate"
+check "every run answered 2xx without errors${ERRORS:+ (not:$ERRORS)}" test -z "$ERRORS"
+check "the captcha is a PNG" test "$png_ok" = 211PNG
+check "the product page came from the microcache (X-Cache: $cached)" test "$cached" = HIT
+check "all $BACKLOG won units queued ($queued) and in the queue ($in_queue)" \
+	test "$queued:$in_queue" = "$BACKLOG:$BACKLOG"
+check "every queued unit became one order ($made)" test "$made" = "$queued"
+check "reconcile after the drain: ${reconcile##*$'\n'}" test "$reconcile_rc" = 0
+echo
+printf '%-30s %14s %14s %7s %10s  %s\n' "" "figure" "baseline" "ratio" "target" ""
+printf '%s' "$TABLE"
+echo "floor (libfcgi hello world, $workers workers): $(field "$floor1" rps) / $(field "$floor2" rps) / $(field "$floor3" rps) / $(field "$floor4" rps) req/s over the run"
+echo "BENCH users=$USERS rush_rps=$(field "$rush" rps) floor_rps=$f12 rush_ratio=$r_rush" \
+	"rush_p99_ms=$(field "$rush" p99_ms) floor_p99_ms=$f12p99 p99_ratio=$r_p99" \
+	"soldout_ratio=$r_so duplicate_ratio=$r_dup captcha_ratio=$r_cap qr_ratio=$r_qr" \
+	"microcache_ratio=$r_micro drain_orders_per_s=$drain rss_mib=$rss_max" \
+	"rss_growth_pct=$rss_growth run_s=$total_s users_gen_s=$gen_s missed=$MISSED failed=$FAILED"
+if [ "$MISSED" -gt 0 ] || [ "$FAILED" -gt 0 ]; then
+	echo "bench: $MISSED target(s) MISSED, $FAILED check(s) FAILED"
+	exit 1
 fi
-exit $status
+echo "bench: every target met, every check ok"

@@ -37,7 +37,7 @@ be32(const unsigned char *p)
 	    p[3];
 }
 
-/* qrimg_png, checked down to the PNG header: signature, IHDR first, 1-bit palette. Free the
+/* qrimg_png, checked down to the PNG header: signature, IHDR first, 1-bit greyscale. Free the
  * result with qrimg_free. */
 static void *
 make(const char *text, int scale, int *len)
@@ -52,8 +52,8 @@ make(const char *text, int scale, int *len)
 	b = png;
 	ck_assert_msg(memcmp(b, png_signature, sizeof png_signature) == 0, "no PNG signature");
 	ck_assert_msg(memcmp(b + 12, "IHDR", 4) == 0, "IHDR is not the first chunk");
-	ck_assert_msg(b[24] == 1 && b[25] == 3,
-	    "bit depth %d, colour type %d: want a 1-bit palette PNG (1, 3)", b[24], b[25]);
+	ck_assert_msg(b[24] == 1 && b[25] == 0,
+	    "bit depth %d, colour type %d: want a 1-bit greyscale PNG (1, 0)", b[24], b[25]);
 	ck_assert_uint_eq(be32(b + 16), be32(b + 20));
 	return png;
 }
