@@ -487,6 +487,20 @@ db_text_value(const MYSQL_FIELD *f, const char *v, unsigned long len)
 	}
 }
 
+/* A text-protocol statement failed: keeps its error, logs it when asked, drops the connection
+ * when the server is gone. */
+static void
+db_text_fail(MYSQL *m, const char *sql, int logged)
+{
+	db_errno = mysql_errno(m);
+	snprintf(db_errmsg, sizeof db_errmsg, "%s", mysql_error(m));
+	db_was_lost = db_gone(db_errno);
+	if (logged)
+		log_err("mysql: %s (%u): %.200s", mysql_error(m), db_errno, sql);
+	if (db_gone(db_errno))
+		db_drop_after(db_errno != CR_SERVER_GONE_ERROR);
+}
+
 int
 db_query(const char *sql, size_t len, struct json_object **rows, unsigned long long *affected)
 {
@@ -532,13 +546,8 @@ db_query(const char *sql, size_t len, struct json_object **rows, unsigned long l
 	mysql_free_result(res);
 	return 0;
 fail:
-	db_errno = mysql_errno(m);
-	snprintf(db_errmsg, sizeof db_errmsg, "%s", mysql_error(m));
-	db_was_lost = db_gone(db_errno);
-	if (db_errno != 1062 && db_errno != 1213)
-		log_err("mysql: %s (%u): %.200s", mysql_error(m), db_errno, sql);
-	if (db_gone(db_errno))
-		db_drop_after(db_errno != CR_SERVER_GONE_ERROR);
+	/* A duplicate key or a deadlock is the caller's to settle (one by one, or again). */
+	db_text_fail(m, sql, mysql_errno(m) != 1062 && mysql_errno(m) != 1213);
 	return -1;
 }
 
@@ -551,12 +560,7 @@ db_simple(const char *sql)
 		return -1;
 	db_was_lost = 0;
 	if (mysql_real_query(m, sql, strlen(sql)) != 0) {
-		db_errno = mysql_errno(m);
-		snprintf(db_errmsg, sizeof db_errmsg, "%s", mysql_error(m));
-		db_was_lost = db_gone(db_errno);
-		log_err("mysql: %s: %s", sql, mysql_error(m));
-		if (db_gone(db_errno))
-			db_drop_after(db_errno != CR_SERVER_GONE_ERROR);
+		db_text_fail(m, sql, 1);
 		return -1;
 	}
 	return 0;

@@ -201,105 +201,6 @@ mq_left_ms(long long deadline)
 	return left > 0 ? left : 0;
 }
 
-/* One publish and its confirm: 0 acked, -1 refused or timed out, -2 the connection broke. */
-static int
-mq_publish_once(const char *routing_key, const char *body, size_t len, const char *message_id,
-    const char *reason)
-{
-	amqp_connection_state_t c = mq_get();
-	amqp_table_entry_t hdr;
-	amqp_basic_properties_t props;
-	amqp_bytes_t content = { len, (void *)body };
-	long long deadline;
-	uint64_t tag;
-	int returned = 0;
-
-	if (c == NULL)
-		return -1;
-	memset(&props, 0, sizeof props);
-	props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
-	    AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_TIMESTAMP_FLAG;
-	props.content_type = amqp_cstring_bytes("application/json");
-	props.delivery_mode = 2;	/* persistent */
-	props.message_id = amqp_cstring_bytes(message_id);
-	props.timestamp = (uint64_t)(clock_wall_ms() / 1000);
-	if (reason != NULL) {
-		hdr.key = amqp_cstring_bytes("reason");
-		hdr.value.kind = AMQP_FIELD_KIND_UTF8;
-		hdr.value.value.bytes = amqp_cstring_bytes(reason);
-		props.headers.num_entries = 1;
-		props.headers.entries = &hdr;
-		props._flags |= AMQP_BASIC_HEADERS_FLAG;
-	}
-	if (amqp_basic_publish(c, 1, amqp_cstring_bytes(MQ_EXCHANGE),
-	    amqp_cstring_bytes(routing_key), 1, 0, &props, content) != AMQP_STATUS_OK) {
-		log_warn("amqp: publish %s failed", message_id);
-		mq_drop();
-		return -2;
-	}
-	tag = mq_next_tag++;
-	deadline = clock_mono_ms() + conf.amqp_timeout_ms;
-	for (;;) {
-		amqp_frame_t f;
-		long long left = mq_left_ms(deadline);
-		struct timeval tv = { (time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000 };
-		int st;
-
-		amqp_maybe_release_buffers(c);
-		st = amqp_simple_wait_frame_noblock(c, &f, &tv);
-		if (st == AMQP_STATUS_TIMEOUT) {
-			log_warn("amqp: no confirm for %s within %ld ms", message_id,
-			    conf.amqp_timeout_ms);
-			/* Later confirms would be matched to the wrong tags: start afresh. */
-			mq_drop();
-			return -1;
-		}
-		if (st != AMQP_STATUS_OK) {
-			log_warn("amqp: waiting for the confirm of %s: %s", message_id,
-			    amqp_error_string2(st));
-			mq_drop();
-			return -2;
-		}
-		if (f.frame_type != AMQP_FRAME_METHOD)
-			continue;
-		switch (f.payload.method.id) {
-		case AMQP_BASIC_ACK_METHOD: {
-			amqp_basic_ack_t *a = f.payload.method.decoded;
-			if (a->delivery_tag == tag || (a->multiple && a->delivery_tag >= tag)) {
-				if (returned)
-					log_err("amqp: %s was unroutable (returned)", message_id);
-				return returned ? -1 : 0;
-			}
-			break;
-		}
-		case AMQP_BASIC_NACK_METHOD: {
-			amqp_basic_nack_t *n = f.payload.method.decoded;
-			if (n->delivery_tag == tag || (n->multiple && n->delivery_tag >= tag)) {
-				log_err("amqp: broker refused %s (nack)", message_id);
-				return -1;
-			}
-			break;
-		}
-		case AMQP_BASIC_RETURN_METHOD: {
-			/* Mandatory and unroutable: the content follows; read it off the wire. */
-			amqp_message_t m;
-			returned = 1;
-			if (amqp_read_message(c, f.channel, &m, 0).reply_type ==
-			    AMQP_RESPONSE_NORMAL)
-				amqp_destroy_message(&m);
-			break;
-		}
-		case AMQP_CHANNEL_CLOSE_METHOD:
-		case AMQP_CONNECTION_CLOSE_METHOD:
-			log_warn("amqp: the broker closed the channel while publishing %s", message_id);
-			mq_drop();
-			return -2;
-		default:
-			break;
-		}
-	}
-}
-
 /*
  * Publishes the messages one after another, then waits once for all their confirms (the
  * broker confirms in order, often many at once): up to n outstanding at a time instead of one.
@@ -330,8 +231,18 @@ mq_publish_many_once(struct mq_msg *msgs, int n)
 	props.timestamp = (uint64_t)(clock_wall_ms() / 1000);
 	for (; sent < n; sent++) {
 		amqp_bytes_t content = { msgs[sent].len, (void *)msgs[sent].body };
+		amqp_table_entry_t hdr;
 
 		props.message_id = amqp_cstring_bytes(msgs[sent].message_id);
+		props._flags &= ~AMQP_BASIC_HEADERS_FLAG;
+		if (msgs[sent].reason != NULL) {
+			hdr.key = amqp_cstring_bytes("reason");
+			hdr.value.kind = AMQP_FIELD_KIND_UTF8;
+			hdr.value.value.bytes = amqp_cstring_bytes(msgs[sent].reason);
+			props.headers.num_entries = 1;
+			props.headers.entries = &hdr;
+			props._flags |= AMQP_BASIC_HEADERS_FLAG;
+		}
 		if (amqp_basic_publish(c, 1, amqp_cstring_bytes(MQ_EXCHANGE),
 		    amqp_cstring_bytes(msgs[sent].routing_key), 1, 0, &props, content) !=
 		    AMQP_STATUS_OK) {
@@ -356,10 +267,13 @@ mq_publish_many_once(struct mq_msg *msgs, int n)
 		amqp_maybe_release_buffers(c);
 		st = amqp_simple_wait_frame_noblock(c, &f, &tv);
 		if (st != AMQP_STATUS_OK) {
-			log_warn("amqp: %d confirms of %d %s", open, n, st == AMQP_STATUS_TIMEOUT ?
-			    "did not come in time" : amqp_error_string2(st));
-			/* Later confirms would be matched to the wrong tags: start afresh. */
+			log_warn("amqp: %d confirms of %d (first %s) %s", open, n, msgs[0].message_id,
+			    st == AMQP_STATUS_TIMEOUT ? "did not come in time" : amqp_error_string2(st));
+			/* Later confirms would be matched to the wrong tags: start afresh. A broken
+			 * connection is tried once more; a broker that did not answer in time is not. */
 			mq_drop();
+			if (st != AMQP_STATUS_TIMEOUT)
+				open = -1;
 			break;
 		}
 		if (f.frame_type != AMQP_FRAME_METHOD)
@@ -425,8 +339,9 @@ mq_publish_many(struct mq_msg *msgs, int n)
 	int done = 0;
 
 	if (mq_publish_many_once(msgs, n) == -2) {
-		/* As mq_publish: a connection that died idle shows only now; once more for what
-		 * was not confirmed (a second copy is harmless). */
+		/* A connection that died while idle (broker restarted, connections closed) shows
+		 * only now: on a new one, once more what was not confirmed (a second copy is
+		 * harmless: consumers dedup). */
 		struct mq_msg *again = xcalloc((size_t)n, sizeof *again);
 		int k = 0;
 
@@ -448,13 +363,10 @@ static int
 mq_publish_with(const char *routing_key, const char *body, size_t len, const char *message_id,
     const char *reason)
 {
-	int rc = mq_publish_once(routing_key, body, len, message_id, reason);
+	struct mq_msg m = { .routing_key = routing_key, .body = body, .message_id = message_id,
+	    .reason = reason, .len = len };
 
-	/* A connection that died while idle (broker restarted, connections closed) shows only
-	 * now: open a new one and send again. A second copy is harmless (consumers dedup). */
-	if (rc == -2)
-		rc = mq_publish_once(routing_key, body, len, message_id, reason);
-	return rc == 0 ? 0 : -1;
+	return mq_publish_many(&m, 1) == 1 ? 0 : -1;
 }
 
 int

@@ -37,9 +37,10 @@ int mq_publish(const char *routing_key, const char *body, size_t len, const char
 /* Publishes with headers {reason: text} (for the dead-letter queue); as mq_publish. */
 int mq_publish_dead(const char *body, size_t len, const char *message_id, const char *reason);
 
-/* One message of a batch publish; ok is set to 1 when the broker confirmed it into a queue. */
+/* One message of a batch publish; ok is set to 1 when the broker confirmed it into a queue.
+ * reason, when not NULL, goes in the header {reason: text} (as mq_publish_dead). */
 struct mq_msg {
-	const char *routing_key, *body, *message_id;
+	const char *routing_key, *body, *message_id, *reason;
 	size_t len;
 	int ok;
 };

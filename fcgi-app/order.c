@@ -277,17 +277,22 @@ order_row_of(struct json_object *rows, const char *key, const char *ref)
 	return -1;
 }
 
-/* Appends the refs of the messages picked (pick[i] != 0) as a quoted, comma-separated list. */
+/* Makes q the statement head, the refs of the messages picked (pick[i] != 0; all when pick is
+ * NULL) as a quoted, comma-separated list, then tail. */
 static void
-order_ref_list(struct buf *q, const struct order_msg *m, int n, const unsigned char *pick)
+order_ref_list(struct buf *q, const char *head, const struct order_msg *m, int n,
+    const unsigned char *pick, const char *tail)
 {
 	int first = 1;
 
+	buf_reset(q);
+	buf_puts(q, head);
 	for (int i = 0; i < n; i++)
 		if (pick == NULL || pick[i]) {
 			buf_printf(q, "%s'%s'", first ? "" : ",", m[i].message_id);
 			first = 0;
 		}
+	buf_puts(q, tail);
 }
 
 static int
@@ -321,15 +326,12 @@ order_create_batch(const struct order_msg *m, int n, enum order_outcome *out,
 		goto fail;
 	/* The guard rows first, locked in key order (so two consumers never deadlock on them),
 	 * then the dedup rows: a message another consumer is handling waits here for its end. */
-	buf_puts(&q, "SELECT id, status FROM outbox WHERE id IN (");
-	order_ref_list(&q, m, n, NULL);
-	buf_puts(&q, ") ORDER BY id FOR UPDATE");
+	order_ref_list(&q, "SELECT id, status FROM outbox WHERE id IN (", m, n, NULL,
+	    ") ORDER BY id FOR UPDATE");
 	if (order_batch_run(&q, &outbox, NULL) != 0)
 		goto fail;
-	buf_reset(&q);
-	buf_puts(&q, "SELECT message_id FROM message_processing WHERE message_id IN (");
-	order_ref_list(&q, m, n, NULL);
-	buf_puts(&q, ")");
+	order_ref_list(&q, "SELECT message_id FROM message_processing WHERE message_id IN (", m,
+	    n, NULL, ")");
 	if (order_batch_run(&q, &done, NULL) != 0)
 		goto fail;
 	for (int i = 0; i < n; i++) {
@@ -390,11 +392,8 @@ order_create_batch(const struct order_msg *m, int n, enum order_outcome *out,
 		rc = 0;
 		goto out;
 	}
-	buf_reset(&q);
-	buf_puts(&q, "UPDATE outbox SET status = 'consumed', updated_at = UTC_TIMESTAMP(3)"
-	    " WHERE status IN ('pending', 'sent') AND id IN (");
-	order_ref_list(&q, m, n, take);
-	buf_puts(&q, ")");
+	order_ref_list(&q, "UPDATE outbox SET status = 'consumed', updated_at = UTC_TIMESTAMP(3)"
+	    " WHERE status IN ('pending', 'sent') AND id IN (", m, n, take, ")");
 	if (order_batch_run(&q, NULL, &changed) != 0)
 		goto fail;
 	if (changed != (unsigned long long)ntake)
@@ -432,10 +431,8 @@ order_create_batch(const struct order_msg *m, int n, enum order_outcome *out,
 		if (changed != 1)
 			goto alone;	/* the row is locked: cannot be; never oversell if it were */
 	}
-	buf_reset(&q);
-	buf_puts(&q, "SELECT id, message_id FROM orders WHERE message_id IN (");
-	order_ref_list(&q, m, n, take);
-	buf_puts(&q, ")");
+	order_ref_list(&q, "SELECT id, message_id FROM orders WHERE message_id IN (", m, n, take,
+	    ")");
 	if (order_batch_run(&q, &made, NULL) != 0)
 		goto fail;
 	buf_reset(&q);

@@ -1,5 +1,4 @@
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "mq.h"
 #include "relay.h"
 #include "seckill.h"
+#include "ticker.h"
 #include "xmem.h"
 
 #define RELAY_QUEUE 1024		/* rows waiting in one worker, at most */
@@ -98,8 +98,8 @@ relay_main(void *arg)
 		}
 		pthread_mutex_unlock(&relay_lock);
 		for (int i = 0; i < n; i++)
-			msgs[i] = (struct mq_msg){ MQ_ORDERS_KEY, win[i].payload, win[i].ref,
-			    win[i].len, 0 };
+			msgs[i] = (struct mq_msg){ .routing_key = MQ_ORDERS_KEY,
+			    .body = win[i].payload, .message_id = win[i].ref, .len = win[i].len };
 		mq_publish_many(msgs, n);
 		relay_mark(win, msgs, n);
 		pthread_mutex_lock(&relay_lock);
@@ -124,17 +124,8 @@ relay_submit(const char *ref, const char *payload, size_t len)
 	if (!relay_running) {
 		if (relay_ring == NULL)
 			relay_ring = xcalloc(RELAY_QUEUE, sizeof *relay_ring);
-		sigset_t all, old;
-		int started;
-
 		mysql_library_init(0, NULL, NULL);	/* once, before a second thread uses it */
-		/* Signals are the main thread's (SIGTERM must interrupt its accept): the relay
-		 * starts with all of them blocked. */
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		started = pthread_create(&relay_thread, NULL, relay_main, NULL) == 0;
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (!started) {
+		if (ticker_spawn(&relay_thread, relay_main) != 0) {
 			log_err("relay: cannot start its thread");
 			goto out;
 		}

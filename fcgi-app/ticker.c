@@ -29,9 +29,22 @@ ticker_main(void *arg)
 }
 
 int
-ticker_add(void (*task)(void))
+ticker_spawn(pthread_t *th, void *(*fn)(void *))
 {
 	sigset_t all, old;
+	int rc;
+
+	/* Signals are the main thread's (SIGTERM must interrupt its accept). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(th, NULL, fn, NULL) == 0 ? 0 : -1;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+int
+ticker_add(void (*task)(void))
+{
 	pthread_t th;
 	int rc = 0;
 
@@ -42,17 +55,13 @@ ticker_add(void (*task)(void))
 	}
 	ticker_tasks[ticker_n++] = task;
 	if (!ticker_started) {
-		/* Signals are the main thread's (SIGTERM must interrupt its accept). */
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		if (pthread_create(&th, NULL, ticker_main, NULL) == 0) {
+		if (ticker_spawn(&th, ticker_main) == 0) {
 			pthread_detach(th);
 			ticker_started = 1;
 		} else {
 			log_err("ticker: cannot start the background thread");
 			rc = -1;
 		}
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
 	pthread_mutex_unlock(&ticker_lock);
 	return rc;

@@ -52,6 +52,15 @@ queue_depth() {
 		list_queues name messages 2>/dev/null | awk -v q="$1" '$1 == q { print $2 }'
 }
 now_ms() { date +%s%3N; }
+# up PATH: waits (5 s at most) until PATH answers 200
+up() {
+	local i
+	for i in $(seq 1 50); do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE$1")" = 200 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
 T_START=$(now_ms)
 
 hello_pid=""
@@ -83,10 +92,7 @@ location = /bench/page.html {
 }
 CONF
 nginx -s reload -c "$RUN/nginx.conf" -p "$RUN/nginx/" 2>/dev/null
-for i in $(seq 1 50); do
-	[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/bench/hello")" = 200 ] && break
-	sleep 0.1
-done
+up /bench/hello
 
 step "$USERS buyers (seckill-admin users gen)"
 t0=$(now_ms)
@@ -194,10 +200,7 @@ reconcile_rc=$?
 # Memory: a fresh pool, then every kind of request the workers answer.
 step "memory: worker RSS after 10,000 and 100,000 requests of every kind"
 stack restart-pool >"$RUN/pool.log" 2>&1
-for i in $(seq 1 50); do
-	[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/healthz")" = 200 ] && break
-	sleep 0.1
-done
+up /healthz
 multiwatch=$(cat "$RUN/pid/fcgi.pid")
 cap1=$(head -1 "$RUN/captchas" | cut -d' ' -f2) qr1=$(head -1 "$RUN/qrs" | cut -d' ' -f2)
 cat >"$RUN/mix" <<MIX
