@@ -200,6 +200,8 @@ app_handle(struct req *req, struct resp *resp, int parse_status)
 		status = app_routes[req->route].handler(req, resp);
 	resp->status = status;
 out:
+	if (resp->later != NULL)
+		return;		/* counted when it is answered */
 	clock_gettime(CLOCK_MONOTONIC, &ts1);
 	metrics_request(req->route, resp->status,
 	    (ts1.tv_sec - ts0.tv_sec) * 1000000LL + (ts1.tv_nsec - ts0.tv_nsec) / 1000);

@@ -14,6 +14,9 @@
 
 struct json_object;
 
+/* Starts the client library once per process (before a second thread uses MySQL; db_get does
+ * it too). */
+void db_library_init(void);
 MYSQL *db_get(void);
 void db_drop(void);
 /* 0 when the server answers. */

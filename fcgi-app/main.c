@@ -1,7 +1,8 @@
 /*
  * seckill-fcgi: one FastCGI worker. Reads the configuration and the templates (a mistake in
  * either stops the start), then answers requests one at a time until SIGTERM or SIGINT, which
- * let the current request finish.
+ * let the current request finish; a winner's answer is written by the winners' writer once its
+ * outbox row is committed (winners.h), and those still waiting are answered before it leaves.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -16,6 +17,7 @@
 #include "arena.h"
 #include "conf.h"
 #include "health.h"
+#include "later.h"
 #include "log.h"
 #include "metrics.h"
 #include "relay.h"
@@ -23,6 +25,7 @@
 #include "resp.h"
 #include "seckill.h"
 #include "session.h"
+#include "winners.h"
 
 static volatile sig_atomic_t main_stop;
 
@@ -59,7 +62,7 @@ main(int argc, char **argv)
 	const char *path = NULL;
 	int check = 0, dump = 0, rc;
 	struct sigaction sa;
-	FCGX_Request fr;
+	FCGX_Request *fr;
 	struct arena arena;
 	struct resp resp;
 	struct buf out;
@@ -111,7 +114,7 @@ main(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
+	if (FCGX_Init() != 0 || (fr = later_request()) == NULL) {
 		fprintf(stderr, "seckill-fcgi: cannot initialise FastCGI\n");
 		return 1;
 	}
@@ -125,21 +128,36 @@ main(int argc, char **argv)
 	resp_init(&resp);
 	buf_init(&out);
 	log_info("worker ready");
-	while (!main_stop && FCGX_Accept_r(&fr) >= 0) {
+	while (!main_stop && FCGX_Accept_r(fr) >= 0) {
 		struct req req;
-		int st = req_parse(&req, &arena, fr.envp, main_read_body, fr.in,
+		long long started = later_now_us();
+		int st = req_parse(&req, &arena, fr->envp, main_read_body, fr->in,
 		    (size_t)conf.http_max_body);
 
 		app_handle(&req, &resp, st);
-		resp_serialize(&resp, &out);
-		if (FCGX_PutStr(out.data, (int)out.len, fr.out) < 0)
-			log_warn("client went away before the answer was written");
-		FCGX_Finish_r(&fr);
+		if (resp.later != NULL) {
+			/* Answered by another thread; this one goes on with a fresh request. */
+			FCGX_Request *next = later_request();
+
+			resp.later(resp.later_arg, later_hold(fr, req.route, started));
+			if ((fr = next) == NULL)
+				break;
+		} else {
+			resp_serialize(&resp, &out);
+			if (FCGX_PutStr(out.data, (int)out.len, fr->out) < 0)
+				log_warn("client went away before the answer was written");
+			FCGX_Finish_r(fr);
+		}
 		resp_reset(&resp);
 		arena_reset(&arena);
 	}
+	winners_stop();
 	relay_stop();
 	log_info("worker leaving");
+	if (fr != NULL) {
+		FCGX_Free(fr, 1);
+		free(fr);
+	}
 	buf_free(&out);
 	resp_free(&resp);
 	arena_free(&arena);

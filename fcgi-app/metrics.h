@@ -24,6 +24,8 @@ enum metrics_counter {
 	MC_RELAY_PUBLISHED,
 	MC_RELAY_NOT_SENT,
 	MC_SECKILL_UNCONFIRMED,
+	MC_OUTBOX_ROWS,		/* winners' outbox rows the writers wrote */
+	MC_OUTBOX_INSERTS,	/* the INSERTs (commits) that wrote them */
 	/* seckill_heal_repairs_total{kind=...}: what the healer (and the paths that heal in
 	 * passing) repaired */
 	MC_HEAL_ORPHAN,		/* a unit held with no outbox row past the grace: given back */

@@ -4,6 +4,7 @@
  * page /activity/{id}.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -15,6 +16,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "db.h"
+#include "later.h"
 #include "log.h"
 #include "metrics.h"
 #include "pages.h"
@@ -25,6 +27,8 @@
 #include "seckill.h"
 #include "session.h"
 #include "store.h"
+#include "winners.h"
+#include "xmem.h"
 
 /* {"status":...[,"order_ref":...]}: written directly (the hot path; the values are fixed
  * words and hex refs, nothing to escape). */
@@ -171,23 +175,12 @@ api_path(struct req *req, struct resp *resp)
 	return 200;
 }
 
-int
-api_seckill(struct req *req, struct resp *resp)
+/* A buy's answer (req only for the pages' error format: the API's is JSON either way). */
+static int
+sk_answer(struct req *req, struct resp *resp, enum seckill_outcome out, const char *ref,
+    long retry)
 {
-	struct seckill_activity a;
-	const char *path = req_path_param(req, "path");
-	char ref[SECKILL_REF_LEN + 1];
-	long retry;
-	int status;
-
-	if ((status = sk_activity_of(req, resp, &a)) != 0 ||
-	    (status = sk_not_active(req, resp, &a)) != 0)
-		return status;
-	if (!conf.seckill_hidden_path && strcmp(path, "direct") == 0)
-		path = "";
-	else if (!seckill_is_ref(path))
-		return app_fail(req, resp, 403, "bad_path", "This buy link is not valid.");
-	switch (seckill_buy(&a, req->auth->user_id, path, ref, &retry)) {
+	switch (out) {
 	case SK_QUEUED:
 		return sk_json_status(resp, "queued", ref);
 	case SK_SOLD_OUT:
@@ -211,6 +204,63 @@ api_seckill(struct req *req, struct resp *resp)
 	default:
 		return app_unavailable(req, resp, "redis");
 	}
+}
+
+/* The winner's answer, in the winners' writer once the outbox row is committed (or not). */
+static void
+sk_winner_done(struct winner *w)
+{
+	struct req api = { .is_api = 1, .route = -1 };
+	struct resp resp;
+
+	resp_init(&resp);
+	sk_answer(&api, &resp, w->w.outcome, w->w.ref, 0);
+	later_send(w->arg, &resp);
+	resp_free(&resp);
+	free(w);
+}
+
+/* The main loop holds the request now: the writer takes the winner, or this thread records it. */
+static void
+sk_winner_later(void *arg, struct later *held)
+{
+	struct winner *w = arg;
+
+	w->arg = held;
+	if (winners_submit(w) != 0) {
+		seckill_record_winners(&w->w, 1);
+		sk_winner_done(w);
+	}
+}
+
+int
+api_seckill(struct req *req, struct resp *resp)
+{
+	struct seckill_activity a;
+	const char *path = req_path_param(req, "path");
+	char ref[SECKILL_REF_LEN + 1];
+	enum seckill_outcome out;
+	struct winner *w;
+	long retry = 0;
+	int status;
+
+	if ((status = sk_activity_of(req, resp, &a)) != 0 ||
+	    (status = sk_not_active(req, resp, &a)) != 0)
+		return status;
+	if (!conf.seckill_hidden_path && strcmp(path, "direct") == 0)
+		path = "";
+	else if (!seckill_is_ref(path))
+		return app_fail(req, resp, 403, "bad_path", "This buy link is not valid.");
+	if ((out = seckill_take(a.id, req->auth->user_id, path, ref, &retry)) != SK_QUEUED)
+		return sk_answer(req, resp, out, ref, retry);
+	/* A unit is ours: its row is written with the other winners' of the moment, and the
+	 * answer follows from the writer; this worker goes on to the next buyer. */
+	w = xcalloc(1, sizeof *w);
+	w->w = (struct seckill_winner){ .act = a, .user = req->auth->user_id };
+	memcpy(w->w.ref, ref, sizeof w->w.ref);
+	w->done = sk_winner_done;
+	resp_later(resp, sk_winner_later, w);
+	return 200;
 }
 
 int

@@ -124,7 +124,7 @@ relay_submit(const char *ref, const char *payload, size_t len)
 	if (!relay_running) {
 		if (relay_ring == NULL)
 			relay_ring = xcalloc(RELAY_QUEUE, sizeof *relay_ring);
-		mysql_library_init(0, NULL, NULL);	/* once, before a second thread uses it */
+		db_library_init();
 		if (ticker_spawn(&relay_thread, relay_main) != 0) {
 			log_err("relay: cannot start its thread");
 			goto out;

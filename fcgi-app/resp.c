@@ -34,8 +34,17 @@ resp_reset(struct resp *r)
 	r->content_type = "text/html; charset=utf-8";
 	r->cache_control = "no-store";
 	r->head_only = 0;
+	r->later = NULL;
+	r->later_arg = NULL;
 	buf_reset(&r->head);
 	buf_reset(&r->body);
+}
+
+void
+resp_later(struct resp *r, void (*later)(void *arg, struct later *held), void *arg)
+{
+	r->later = later;
+	r->later_arg = arg;
 }
 
 void

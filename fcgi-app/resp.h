@@ -6,6 +6,7 @@
 #include "buf.h"
 
 struct json_object;
+struct later;
 
 enum resp_cookie_flags {
 	COOKIE_HTTPONLY = 1,
@@ -21,6 +22,10 @@ struct resp {
 	struct buf head;		/* extra header lines, each ending in \r\n */
 	struct buf body;
 	int head_only;			/* HEAD: headers and Content-Length, no body */
+	/* Set by a handler that answers later (resp_later): the main loop hands the request to
+	 * later(later_arg, held) instead of writing this response, and goes on to the next. */
+	void (*later)(void *arg, struct later *held);
+	void *later_arg;
 };
 
 void resp_init(struct resp *r);
@@ -38,6 +43,8 @@ void resp_json(struct resp *r, int status, struct json_object *obj);
 void resp_png(struct resp *r, const void *png, size_t len);
 /* {"error": code, "message": message}; returns status for `return resp_error(...)`. */
 int resp_error(struct resp *r, int status, const char *code, const char *message);
+/* The request is answered later, from another thread: see later.h. */
+void resp_later(struct resp *r, void (*later)(void *arg, struct later *held), void *arg);
 /* The whole response as bytes (status line for FastCGI, headers, blank line, body). */
 void resp_serialize(struct resp *r, struct buf *out);
 

@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <sodium.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "conf.h"
 #include "db.h"
@@ -441,8 +442,8 @@ sk_settle_take(const char *k_buyers, const char *uid, const char *ref, long long
 	return SK_UNCONFIRMED;
 }
 
-enum seckill_outcome
-seckill_take(long long activity, long long user, const char *path, char *ref, long *retry_after)
+static enum seckill_outcome
+sk_take(long long activity, long long user, const char *path, char *ref, long *retry_after)
 {
 	char k_stock[64], k_buyers[64], k_ver[64], k_path[96], k_rl[96], k_stamp[64], what[48];
 	char uid[24], limit[24], window[8] = "60", deadline_s[24], run[41];
@@ -718,65 +719,159 @@ sk_settle_outbox(const char *ref, long long activity, long long user, const char
 	return rc;
 }
 
+/* The outbox payload of a winner (the order message): its length, or -1 if it does not fit. */
+static int
+sk_payload(char *buf, size_t len, const struct seckill_winner *w)
+{
+	int n = snprintf(buf, len, "{\"message_id\":\"%s\",\"activity_id\":%lld,"
+	    "\"user_id\":%lld,\"amount_cents\":%lld,\"created_at\":%lld}", w->ref, w->act.id,
+	    w->user, w->act.price_cents, clock_wall_ms());
+
+	return n > 0 && (size_t)n < len ? n : -1;
+}
+
+static long long
+sk_deadline(const struct seckill_winner *w)
+{
+	return seckill_ref_time(w->ref) + conf.seckill_attempt_ms;
+}
+
+/* A row is in the outbox: from here the order cannot be lost (a row the relay does not send
+ * stays pending for the retry job). */
+static enum seckill_outcome
+sk_recorded(const struct seckill_winner *w, const char *payload, int len)
+{
+	if (relay_submit(w->ref, payload, (size_t)len) != 0)
+		log_warn("outbox %s: the relay is full; the retry job sends it", w->ref);
+	return SK_QUEUED;
+}
+
 /*
- * The winner's half: the outbox row in MySQL, refused by MySQL's clock past the attempt's
- * deadline, then handed to the relay. SK_QUEUED, SK_FAILED (no row: give the unit back) or
- * SK_UNCONFIRMED.
+ * One winner's outbox row in MySQL, refused by MySQL's clock past the attempt's deadline, then
+ * handed to the relay. SK_QUEUED, SK_FAILED (no row: give the unit back) or SK_UNCONFIRMED.
  */
 static enum seckill_outcome
-sk_record_winner(const struct seckill_activity *a, long long user, const char *ref)
+sk_record_winner(const struct seckill_winner *w)
 {
-	long long start = seckill_ref_time(ref), deadline = start + conf.seckill_attempt_ms;
+	long long deadline = sk_deadline(w);
 	unsigned long long n = 0;
 	char payload[512];
-	int len, settled;
+	int len = sk_payload(payload, sizeof payload, w), settled;
 
-	len = snprintf(payload, sizeof payload, "{\"message_id\":\"%s\",\"activity_id\":%lld,"
-	    "\"user_id\":%lld,\"amount_cents\":%lld,\"created_at\":%lld}", ref, a->id, user,
-	    a->price_cents, clock_wall_ms());
-	if (clock_wall_ms() > deadline)
+	if (len < 0 || clock_wall_ms() > deadline)
 		return SK_FAILED;
 	if (db_exec("INSERT INTO outbox (id, activity_id, user_id, payload)"
 	    " SELECT ?, ?, ?, ? FROM DUAL WHERE UTC_TIMESTAMP(3) < FROM_UNIXTIME(? / 1000)",
-	    &n, NULL, "siisi", ref, a->id, user, payload, deadline) == 0) {
+	    &n, NULL, "siisi", w->ref, w->act.id, w->user, payload, deadline) == 0) {
+		metrics_inc(MC_OUTBOX_INSERTS);
+		metrics_add(MC_OUTBOX_ROWS, n);
 		if (n == 0) {
-			log_warn("outbox %s: MySQL got to it after the attempt's deadline", ref);
+			log_warn("outbox %s: MySQL got to it after the attempt's deadline", w->ref);
 			return SK_FAILED;
 		}
 	} else if (!db_lost()) {
 		return SK_FAILED;
-	} else if ((settled = sk_settle_outbox(ref, a->id, user, payload)) != 0) {
-		log_warn("outbox %s: the insert lost its reply; %s", ref, settled > 0 ?
+	} else if ((settled = sk_settle_outbox(w->ref, w->act.id, w->user, payload)) != 0) {
+		log_warn("outbox %s: the insert lost its reply; %s", w->ref, settled > 0 ?
 		    "it was not written (voided)" : "still unknown: the healer settles it");
 		return settled > 0 ? SK_FAILED : SK_UNCONFIRMED;
 	} else {
-		log_warn("outbox %s: the insert lost its reply, but it was written", ref);
+		log_warn("outbox %s: the insert lost its reply, but it was written", w->ref);
 	}
-	/* From here the order cannot be lost: a row not sent stays pending for the retry job. */
-	if (relay_submit(ref, payload, (size_t)len) != 0)
-		log_warn("outbox %s: the relay is full; the retry job sends it", ref);
-	return SK_QUEUED;
+	return sk_recorded(w, payload, len);
+}
+
+/*
+ * Several winners' rows in one INSERT (one commit, one flush of MySQL's log for them all), all
+ * or none: every row carries the earliest of their deadlines. 1 when it settled them (each
+ * outcome set), 0 when nothing was written and each must be recorded alone.
+ */
+static int
+sk_record_together(struct seckill_winner *w, int n)
+{
+	char (*payload)[512] = xcalloc((size_t)n, sizeof *payload);
+	int *len = xcalloc((size_t)n, sizeof *len);
+	long long deadline = sk_deadline(&w[0]);
+	unsigned long long written = 0;
+	struct buf q;
+	int done = 0;
+
+	buf_init(&q);
+	buf_puts(&q, "INSERT INTO outbox (id, activity_id, user_id, payload) ");
+	for (int i = 0; i < n; i++) {
+		if (sk_deadline(&w[i]) < deadline)
+			deadline = sk_deadline(&w[i]);
+		/* Inlined: the ref is checked, the rest are numbers and the payload's fixed words. */
+		if (!seckill_is_ref(w[i].ref) ||
+		    (len[i] = sk_payload(payload[i], sizeof payload[i], &w[i])) < 0)
+			goto out;
+	}
+	if (clock_wall_ms() > deadline)
+		goto out;
+	for (int i = 0; i < n; i++)
+		buf_printf(&q, "%sSELECT '%s', %lld, %lld, '%s' FROM DUAL"
+		    " WHERE UTC_TIMESTAMP(3) < FROM_UNIXTIME(%lld / 1000)", i ? " UNION ALL " : "",
+		    w[i].ref, w[i].act.id, w[i].user, payload[i], deadline);
+	if (db_query(q.data, q.len, NULL, &written) == 0) {
+		metrics_inc(MC_OUTBOX_INSERTS);
+		metrics_add(MC_OUTBOX_ROWS, written);
+		if (written != (unsigned long long)n) {
+			if (written != 0)	/* one statement, one clock: cannot be */
+				log_err("outbox: %llu of %d rows written together", written, n);
+			goto out;
+		}
+		for (int i = 0; i < n; i++)
+			w[i].outcome = sk_recorded(&w[i], payload[i], len[i]);
+		done = 1;
+	} else if (db_lost()) {
+		/* Written whole or not at all; each row settles alone. */
+		for (int i = 0; i < n; i++) {
+			int settled = sk_settle_outbox(w[i].ref, w[i].act.id, w[i].user, payload[i]);
+
+			w[i].outcome = settled == 0 ? sk_recorded(&w[i], payload[i], len[i]) :
+			    settled > 0 ? SK_FAILED : SK_UNCONFIRMED;
+		}
+		log_warn("outbox: an insert of %d rows lost its reply; settled row by row", n);
+		done = 1;
+	}
+out:
+	buf_free(&q);
+	free(payload);
+	free(len);
+	return done;
+}
+
+void
+seckill_record_winners(struct seckill_winner *w, int n)
+{
+	if (n <= 0)
+		return;
+	if (n == 1 || !sk_record_together(w, n))
+		for (int i = 0; i < n; i++)
+			w[i].outcome = sk_record_winner(&w[i]);
+	for (int i = 0; i < n; i++) {
+		if (w[i].outcome == SK_FAILED) {
+			/* No row, and none will come: the unit goes back (only this attempt's), 503. */
+			w[i].outcome = SK_FAILED_DB;
+			if (seckill_give_back(w[i].act.id, w[i].user, w[i].ref) < 0) {
+				log_err("activity %lld: could not give back %s of user %lld: the healer"
+				    " will", w[i].act.id, w[i].ref, w[i].user);
+				w[i].outcome = SK_UNCONFIRMED;
+			}
+		}
+		if (w[i].outcome == SK_FAILED_DB)
+			metrics_inc(MC_SECKILL_UNAVAILABLE);
+		else if (w[i].outcome == SK_UNCONFIRMED)
+			metrics_inc(MC_SECKILL_UNCONFIRMED);
+	}
 }
 
 enum seckill_outcome
-seckill_buy(const struct seckill_activity *a, long long user, const char *path, char *ref,
-    long *retry_after)
+seckill_take(long long activity, long long user, const char *path, char *ref, long *retry_after)
 {
-	enum seckill_outcome out = seckill_take(a->id, user, path, ref, retry_after);
+	enum seckill_outcome out = sk_take(activity, user, path, ref, retry_after);
 
-	if (out != SK_QUEUED)
-		goto out;
-	if ((out = sk_record_winner(a, user, ref)) == SK_FAILED) {
-		/* No row, and none will come: the unit goes back (only this attempt's), 503. */
-		out = SK_FAILED_DB;
-		if (seckill_give_back(a->id, user, ref) < 0) {
-			log_err("activity %lld: could not give back %s of user %lld: the healer will",
-			    a->id, ref, user);
-			out = SK_UNCONFIRMED;
-		}
-	}
-out:
-	if (out == SK_FAILED || out == SK_FAILED_DB || out == SK_NOT_WARMED)
+	if (out == SK_FAILED || out == SK_NOT_WARMED)
 		metrics_inc(MC_SECKILL_UNAVAILABLE);
 	else if (out == SK_UNCONFIRMED)
 		metrics_inc(MC_SECKILL_UNCONFIRMED);

@@ -51,14 +51,21 @@ int seckill_is_ref(const char *s);
 /* Path keys and tokens: stores a new path for the user; 0 ok, -1 Redis failed. */
 int seckill_path_new(long long activity, long long user, char *token_out, long ttl_s);
 
+/* A winner whose outbox row is still to be written: the second half of a buy. */
+struct seckill_winner {
+	struct seckill_activity act;
+	long long user;
+	char ref[SECKILL_REF_LEN + 1];
+	enum seckill_outcome outcome;	/* what seckill_record_winners made of it */
+};
 /*
- * The buy, the whole use case: take a unit (seckill_take), then record the winner's outbox row
- * in MySQL and hand it to the relay. Never guesses: a take or insert whose reply is lost is
- * asked about on a fresh connection before any give-back; SK_FAILED means nothing changed,
- * SK_UNCONFIRMED that nobody could tell yet (the healer settles it within heal.grace).
+ * The buy's second half, for n winners at once: their outbox rows in one INSERT and one
+ * commit when their deadlines allow (else row by row), handed to the relay; a unit whose row
+ * was not written goes back. Each outcome is then the buyer's answer (SK_QUEUED,
+ * SK_FAILED_DB or SK_UNCONFIRMED). An outbox insert whose reply is lost is settled on a fresh
+ * connection before any give-back.
  */
-enum seckill_outcome seckill_buy(const struct seckill_activity *a, long long user,
-    const char *path, char *ref, long *retry_after);
+void seckill_record_winners(struct seckill_winner *w, int n);
 
 /* What /result says of a user's attempt at a sale. */
 struct seckill_result {
@@ -70,9 +77,13 @@ struct seckill_result {
 int seckill_result(long long activity, long long user, struct seckill_result *out);
 
 /*
- * One attempt to buy: the sold-out flag, then the stock script (warming the activity from MySQL
- * first if Redis has no stock for it). path is the token to check ("" when hidden paths are
- * off). On SK_QUEUED ref holds the new order ref; on SK_DUPLICATE the held one, if known.
+ * The buy's first half, one attempt: the sold-out flag, then the stock script (warming the
+ * activity from MySQL first if Redis has no stock for it). path is the token to check ("" when
+ * hidden paths are off). On SK_QUEUED a unit is taken and ref holds the new order ref: the
+ * caller then records the winner (seckill_record_winners; a unit never recorded is given back
+ * by the healer). On SK_DUPLICATE ref holds the held one, if known. Never guesses: a take whose
+ * reply is lost is asked about on a fresh connection; SK_FAILED means nothing changed,
+ * SK_UNCONFIRMED that nobody could tell yet (the healer settles it within heal.grace).
  */
 enum seckill_outcome seckill_take(long long activity, long long user, const char *path,
     char *ref, long *retry_after);
