@@ -20,7 +20,6 @@
 #define CAPTCHA_MARGIN	8	/* px kept free left and right of the text */
 #define CAPTCHA_TILT	25	/* a character turns by up to this many degrees either way */
 #define CAPTCHA_DOTS	320	/* noise dots per image */
-#define CAPTCHA_PNG_LEVEL 1	/* zlib level: the default (6) takes twice as long for a few % less */
 #define CAPTCHA_FIRST	'!'	/* the printable ASCII range captcha_png can draw */
 #define CAPTCHA_LAST	'~'
 
@@ -34,9 +33,12 @@ const char captcha_alphabet[] = "346789ACEHJKMNPRTUWXY";
  * hinting program; five of those alone would hold one core below 1000 images a second.
  */
 struct captcha_glyph {
-	unsigned char *mask;	/* w * h, rows top to bottom */
+	unsigned char *mask;	/* w * h, rows top to bottom; here, with a border (below) */
 	int w, h;
 };
+/* In the worker a mask has a border of 0 one pixel wide around it, (w + 2) * (h + 2), so that
+ * interpolating next to an edge needs no test. */
+#define CAPTCHA_AT(g, x, y) ((g)->mask[((y) + 1) * ((g)->w + 2) + (x) + 1])
 
 static struct captcha_glyph captcha_glyphs[CAPTCHA_LAST - CAPTCHA_FIRST + 1];
 static int captcha_ready;
@@ -279,8 +281,9 @@ captcha_init(const char *font_path)
 		}
 		g->w = wh[0];
 		g->h = wh[1];
-		g->mask = xmalloc((size_t)g->w * (size_t)g->h);
-		rc = captcha_full(fd[0], g->mask, (size_t)g->w * (size_t)g->h, 0);
+		g->mask = xcalloc((size_t)(g->w + 2) * (size_t)(g->h + 2), 1);
+		for (int y = 0; y < g->h && rc == 0; y++)
+			rc = captcha_full(fd[0], &CAPTCHA_AT(g, 0, y), (size_t)g->w, 0);
 	}
 	close(fd[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -310,11 +313,12 @@ captcha_text(char *out, size_t n)
 	out[n] = '\0';
 }
 
-/* A light background that drifts from one tint to another from left to right. */
+/* A light background that drifts from one tint to another from left to right: one row made,
+ * then copied down (gdImageLine per column costs a call per pixel). */
 static void
 captcha_background(gdImagePtr im, struct captcha_rng *r)
 {
-	int from[3], to[3], x, k;
+	int from[3], to[3], x, y, k;
 
 	for (k = 0; k < 3; k++) {
 		from[k] = captcha_between(r, 215, 255);
@@ -325,8 +329,10 @@ captcha_background(gdImagePtr im, struct captcha_rng *r)
 
 		for (k = 0; k < 3; k++)
 			c[k] = from[k] + (to[k] - from[k]) * x / (CAPTCHA_W - 1);
-		gdImageLine(im, x, 0, x, CAPTCHA_H - 1, gdTrueColor(c[0], c[1], c[2]));
+		im->tpixels[0][x] = gdTrueColor(c[0], c[1], c[2]);
 	}
+	for (y = 1; y < CAPTCHA_H; y++)
+		memcpy(im->tpixels[y], im->tpixels[0], CAPTCHA_W * sizeof im->tpixels[0][0]);
 }
 
 /* A cubic Bezier from near the left edge to near the right one, bending through the text. */
@@ -356,26 +362,36 @@ captcha_curve(gdImagePtr im, struct captcha_rng *r, int colour, int thickness)
 	gdImageSetThickness(im, 1);
 }
 
-/* The mask's coverage at (x, y), between pixel centres by bilinear interpolation. */
-static int
-captcha_coverage(const struct captcha_glyph *g, double x, double y)
+/* Positions in a glyph's mask are fixed point, in 1/65536 of a mask pixel. */
+#define CAPTCHA_FIX 16
+#define CAPTCHA_ONE (1 << CAPTCHA_FIX)
+
+/* Converts a position in mask pixels to fixed point, rounded. */
+static int32_t
+captcha_fix(double v)
 {
-	int x0, y0, v[4], k;
-	double fx, fy;
+	return (int32_t)(v * CAPTCHA_ONE + (v >= 0 ? 0.5 : -0.5));
+}
 
-	if (x <= -1.0 || y <= -1.0 || x >= g->w || y >= g->h)
+/* The mask's coverage at (x, y) (fixed point), between pixel centres by bilinear
+ * interpolation. */
+static int
+captcha_coverage(const struct captcha_glyph *g, int32_t x, int32_t y)
+{
+	int x0, y0, wx, wy, top, bottom;
+
+	if (x <= -CAPTCHA_ONE || y <= -CAPTCHA_ONE || x >= g->w * CAPTCHA_ONE ||
+	    y >= g->h * CAPTCHA_ONE)
 		return 0;
-	x0 = (int)(x + 1.0) - 1;	/* floor, as x > -1 */
-	y0 = (int)(y + 1.0) - 1;
-	fx = x - x0;
-	fy = y - y0;
-	for (k = 0; k < 4; k++) {
-		int px = x0 + (k & 1), py = y0 + (k >> 1);
-
-		v[k] = px < 0 || py < 0 || px >= g->w || py >= g->h ? 0 : g->mask[py * g->w + px];
-	}
-	return (int)((v[0] * (1 - fx) + v[1] * fx) * (1 - fy) + (v[2] * (1 - fx) + v[3] * fx) * fy +
-	    0.5);
+	/* x + 1 > 0, so the shift floors it. */
+	x0 = (int)((x + CAPTCHA_ONE) >> CAPTCHA_FIX) - 1;
+	y0 = (int)((y + CAPTCHA_ONE) >> CAPTCHA_FIX) - 1;
+	wx = (int)(((x + CAPTCHA_ONE) & (CAPTCHA_ONE - 1)) >> (CAPTCHA_FIX - 8));	/* 0..255 */
+	wy = (int)(((y + CAPTCHA_ONE) & (CAPTCHA_ONE - 1)) >> (CAPTCHA_FIX - 8));
+	/* -1 <= x0, y0 and x0 + 1 <= w, y0 + 1 <= h: all four inside the border. */
+	top = CAPTCHA_AT(g, x0, y0) * (256 - wx) + CAPTCHA_AT(g, x0 + 1, y0) * wx;
+	bottom = CAPTCHA_AT(g, x0, y0 + 1) * (256 - wx) + CAPTCHA_AT(g, x0 + 1, y0 + 1) * wx;
+	return (top * (256 - wy) + bottom * wy + (1 << 15)) >> 16;
 }
 
 /* One channel of ink over what is there, cov of 255 covered. */
@@ -394,8 +410,9 @@ captcha_char(gdImagePtr im, struct captcha_rng *r, const char *text, size_t i, s
 	double slot = (double)(CAPTCHA_W - 2 * CAPTCHA_MARGIN) / (double)n;
 	double scale = captcha_between(r, 80, 100) / 100.0;
 	double angle = captcha_between(r, -CAPTCHA_TILT, CAPTCHA_TILT) * CAPTCHA_PI / 180.0;
-	double sn, cs, half_w, half_h, cx, cy, reach;
-	int ink = captcha_ink(r), x, y, x_end, y_end;
+	double sn, cs, half_w, half_h, cx, cy;
+	int ink = captcha_ink(r), x, y, x_start, x_end, y_end;
+	int32_t step_x, step_y;
 
 	/* Five characters fit at full size; more get smaller. */
 	if (slot < 28.8)
@@ -420,16 +437,21 @@ captcha_char(gdImagePtr im, struct captcha_rng *r, const char *text, size_t i, s
 	if (cy + half_h > CAPTCHA_H - 3)
 		cy = CAPTCHA_H - 3 - half_h;
 
-	/* For each pixel the turned glyph can reach, map its centre back into the mask. */
-	reach = half_w > half_h ? half_w : half_h;
-	y = cy - reach < 0 ? 0 : (int)(cy - reach);
-	y_end = cy + reach + 1 > CAPTCHA_H ? CAPTCHA_H : (int)(cy + reach + 1);
-	x_end = cx + reach + 1 > CAPTCHA_W ? CAPTCHA_W : (int)(cx + reach + 1);
+	/* For each pixel of the turned glyph's box (and the pixel the interpolation spills over
+	 * it), map its centre back into the mask: one step right is a step of (cs, sn) / scale
+	 * there. */
+	y = cy - half_h - 2 < 0 ? 0 : (int)(cy - half_h - 2);
+	y_end = cy + half_h + 3 > CAPTCHA_H ? CAPTCHA_H : (int)(cy + half_h + 3);
+	x_start = cx - half_w - 2 < 0 ? 0 : (int)(cx - half_w - 2);
+	x_end = cx + half_w + 3 > CAPTCHA_W ? CAPTCHA_W : (int)(cx + half_w + 3);
+	step_x = captcha_fix(cs / scale);
+	step_y = captcha_fix(sn / scale);
 	for (; y < y_end; y++) {
-		for (x = cx - reach < 0 ? 0 : (int)(cx - reach); x < x_end; x++) {
-			double dx = x + 0.5 - cx, dy = y + 0.5 - cy;
-			double mx = (dx * cs - dy * sn) / scale + g->w / 2.0 - 0.5;
-			double my = (dx * sn + dy * cs) / scale + g->h / 2.0 - 0.5;
+		double dx = x_start + 0.5 - cx, dy = y + 0.5 - cy;
+		int32_t mx = captcha_fix((dx * cs - dy * sn) / scale + g->w / 2.0 - 0.5);
+		int32_t my = captcha_fix((dx * sn + dy * cs) / scale + g->h / 2.0 - 0.5);
+
+		for (x = x_start; x < x_end; x++, mx += step_x, my += step_y) {
 			int cov = captcha_coverage(g, mx, my);
 
 			/* Blended over what is there (opaque), straight into the pixels. */
@@ -487,7 +509,7 @@ captcha_encode(gdImagePtr im, int *len)
 		rows[y] = idx[y];
 	}
 	png = pngenc_encode(CAPTCHA_W, CAPTCHA_H, PNGENC_PALETTE8, (const unsigned char (*)[3])captcha_pal,
-	    6 * 7 * 6, rows, CAPTCHA_PNG_LEVEL, len);
+	    6 * 7 * 6, rows, len);
 	if (png == NULL)
 		log_err("captcha: PNG encoding failed");
 	return png;

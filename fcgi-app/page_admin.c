@@ -10,6 +10,7 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <amqp.h>
@@ -27,10 +28,12 @@
 #include "metrics.h"
 #include "mq.h"
 #include "pages.h"
+#include "pngenc.h"
 #include "req.h"
 #include "resp.h"
 #include "seckill.h"
 #include "store.h"
+#include "xmem.h"
 
 /* Current and recent sales: not ended, or ended in the last day. Open ones first (the latest
  * opened on top), then upcoming ones (the soonest first), then ended ones. */
@@ -446,6 +449,29 @@ chart_legend(struct chart *c, int x, int colour, const char *label)
 }
 
 /* The PNG (free it with gdFree) and its length, or NULL (logged). */
+/* The drawing as an RGB PNG (free with pngenc_free); NULL when it cannot be encoded. */
+static void *
+chart_encode(gdImagePtr im, int *len)
+{
+	unsigned char *rgb = xmalloc((size_t)CHART_H * 3 * CHART_W), *rows[CHART_H];
+	void *png;
+
+	for (int y = 0; y < CHART_H; y++) {
+		rows[y] = rgb + (size_t)y * 3 * CHART_W;
+		for (int x = 0; x < CHART_W; x++) {
+			int c = gdImageTrueColorPixel(im, x, y);
+
+			rows[y][3 * x] = (unsigned char)gdTrueColorGetRed(c);
+			rows[y][3 * x + 1] = (unsigned char)gdTrueColorGetGreen(c);
+			rows[y][3 * x + 2] = (unsigned char)gdTrueColorGetBlue(c);
+		}
+	}
+	if ((png = pngenc_encode(CHART_W, CHART_H, PNGENC_RGB8, NULL, 0, rows, len)) == NULL)
+		log_err("chart: PNG encoding failed");
+	free(rgb);
+	return png;
+}
+
 static void *
 chart_png(int *len)
 {
@@ -546,10 +572,7 @@ chart_png(int *len)
 	gdImageLine(c.im, CHART_LEFT, CHART_TOP, CHART_LEFT, CHART_BOTTOM, blue);
 	gdImageLine(c.im, CHART_RIGHT, CHART_TOP, CHART_RIGHT, CHART_BOTTOM, red);
 
-	if ((png = gdImagePngPtrEx(c.im, len, 6)) == NULL) {
-		log_err("chart: PNG encoding failed");
-		*len = 0;
-	}
+	png = chart_encode(c.im, len);
 	gdImageDestroy(c.im);
 	return png;
 }
@@ -563,6 +586,6 @@ page_admin_chart(struct req *req, struct resp *resp)
 	if ((png = chart_png(&len)) == NULL)
 		return app_fail(req, resp, 503, "unavailable", "Cannot draw the chart now.");
 	resp_png(resp, png, (size_t)len);
-	gdFree(png);
+	pngenc_free(png);
 	return 200;
 }

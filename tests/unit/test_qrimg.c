@@ -1,5 +1,5 @@
 /* qrimg: the PNGs are small 1-bit images of the right size, with a white quiet zone, the
- * modules libqrencode chose, and a real reader (zbarimg) gets the exact text back. */
+ * modules qrimg_code chose, and a real reader (zbarimg) gets the exact text back. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,9 +77,9 @@ load(const char *text, int scale)
 static QRcode *
 encode(const char *text)
 {
-	QRcode *qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	QRcode *qr = qrimg_code(text);
 
-	ck_assert_msg(qr != NULL, "libqrencode cannot encode \"%.40s\"", text);
+	ck_assert_msg(qr != NULL, "qrimg_code cannot encode \"%.40s\"", text);
 	return qr;
 }
 
