@@ -1,6 +1,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <sys/ioctl.h>
+
 #include "buf.h"
 #include "later.h"
 #include "log.h"
@@ -48,6 +50,24 @@ later_hold(FCGX_Request *fr, int route, long long started_us)
 }
 
 void
+later_finish(FCGX_Request *fr)
+{
+	int unread = 1;
+
+	/*
+	 * libfcgi ends a connection politely: shutdown, then a poll until the server has read the
+	 * answer and closed its end, then close; the worker waits out a round trip through nginx
+	 * on every request (up to 0.1 ms seen). When nothing the server sent is left unread, a
+	 * plain close loses nothing (the answer is queued on the socket already), and the worker
+	 * is free at once. With bytes unread (an answer given before the body was read), closing
+	 * would reset the connection under the answer: the polite way then.
+	 */
+	if (ioctl(fr->ipcFd, FIONREAD, &unread) == 0 && unread == 0)
+		FCGX_Detach(fr);
+	FCGX_Finish_r(fr);
+}
+
+void
 later_send(struct later *l, struct resp *r)
 {
 	struct buf out;
@@ -56,7 +76,7 @@ later_send(struct later *l, struct resp *r)
 	resp_serialize(r, &out);
 	if (FCGX_PutStr(out.data, (int)out.len, l->fr->out) < 0)
 		log_warn("client went away before the answer was written");
-	FCGX_Finish_r(l->fr);
+	later_finish(l->fr);
 	FCGX_Free(l->fr, 1);	/* the connection too, even one the server asked to keep */
 	free(l->fr);
 	buf_free(&out);

@@ -118,8 +118,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "seckill-fcgi: cannot initialise FastCGI\n");
 		return 1;
 	}
-	/* Keep freed memory (zlib's for each captcha PNG) instead of handing it back each time. */
-	mallopt(M_TRIM_THRESHOLD, 8 << 20);
+	/* Freed memory goes back once 256 KiB of it sit at the top of the heap: a request's own
+	 * churn stays below that, and a moment's peak (a large reply) does not stay resident. */
+	mallopt(M_TRIM_THRESHOLD, 256 << 10);
 	metrics_open(conf.app_run_dir);
 	session_pool_open(conf.app_run_dir);
 	seckill_activity_background();
@@ -146,7 +147,7 @@ main(int argc, char **argv)
 			resp_serialize(&resp, &out);
 			if (FCGX_PutStr(out.data, (int)out.len, fr->out) < 0)
 				log_warn("client went away before the answer was written");
-			FCGX_Finish_r(fr);
+			later_finish(fr);
 		}
 		resp_reset(&resp);
 		arena_reset(&arena);

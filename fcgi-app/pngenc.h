@@ -2,8 +2,9 @@
  * PNG encoding for the small images made on each request (captchas, QR codes), written here
  * instead of through libpng and zlib's deflate: no row filters, and a deflate stream in the
  * fixed Huffman codes whose matches are runs and repeats of the row above. On these images
- * that is within a third of zlib's size at a fraction of its time (zlib's Huffman coding
- * alone took half of a captcha's time). zlib still computes the checksums.
+ * its output is a fifth (captcha) to a third (QR code) larger than zlib's at level 1, in a
+ * fifth of the time (zlib's Huffman coding alone took half of a captcha's time). zlib still
+ * computes the checksums.
  */
 #ifndef SK_PNGENC_H
 #define SK_PNGENC_H
