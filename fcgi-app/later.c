@@ -50,19 +50,20 @@ later_hold(FCGX_Request *fr, int route, long long started_us)
 }
 
 void
-later_finish(FCGX_Request *fr)
+later_finish(FCGX_Request *fr, int body_read)
 {
 	int unread = 1;
 
 	/*
 	 * libfcgi ends a connection politely: shutdown, then a poll until the server has read the
 	 * answer and closed its end, then close; the worker waits out a round trip through nginx
-	 * on every request (up to 0.1 ms seen). When nothing the server sent is left unread, a
-	 * plain close loses nothing (the answer is queued on the socket already), and the worker
-	 * is free at once. With bytes unread (an answer given before the body was read), closing
-	 * would reset the connection under the answer: the polite way then.
+	 * on every request (up to 0.1 ms seen). When the whole body was read and nothing the server
+	 * sent is left unread, the server has nothing more to send: a plain close loses nothing
+	 * (the answer is queued on the socket already), and the worker is free at once. Otherwise
+	 * (an answer given before the body was read, as a 413; more of it may still be coming)
+	 * closing would reset the connection under the answer: the polite way then.
 	 */
-	if (ioctl(fr->ipcFd, FIONREAD, &unread) == 0 && unread == 0)
+	if (body_read && ioctl(fr->ipcFd, FIONREAD, &unread) == 0 && unread == 0)
 		FCGX_Detach(fr);
 	FCGX_Finish_r(fr);
 }
@@ -76,7 +77,7 @@ later_send(struct later *l, struct resp *r)
 	resp_serialize(r, &out);
 	if (FCGX_PutStr(out.data, (int)out.len, l->fr->out) < 0)
 		log_warn("client went away before the answer was written");
-	later_finish(l->fr);
+	later_finish(l->fr, 1);	/* only a request parsed whole, body and all, is held */
 	FCGX_Free(l->fr, 1);	/* the connection too, even one the server asked to keep */
 	free(l->fr);
 	buf_free(&out);

@@ -20,8 +20,8 @@ struct later *later_hold(FCGX_Request *fr, int route, long long started_us);
 /* Writes r as the answer, counts the request, finishes and frees it: from any thread. */
 void later_send(struct later *l, struct resp *r);
 /* Ends fr's request once its answer is written (FCGX_Finish_r), without waiting for the server
- * to close first when it has nothing more to say. */
-void later_finish(FCGX_Request *fr);
+ * to close first when it has nothing more to say; body_read: its whole body was read. */
+void later_finish(FCGX_Request *fr, int body_read);
 /* Monotonic microseconds, the clock of started_us. */
 long long later_now_us(void);
 

@@ -147,7 +147,7 @@ main(int argc, char **argv)
 			resp_serialize(&resp, &out);
 			if (FCGX_PutStr(out.data, (int)out.len, fr->out) < 0)
 				log_warn("client went away before the answer was written");
-			later_finish(fr);
+			later_finish(fr, st == 0);	/* req_parse reads the whole body or fails */
 		}
 		resp_reset(&resp);
 		arena_reset(&arena);
