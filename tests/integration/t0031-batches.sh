@@ -109,7 +109,10 @@ jobs_restart $SLOW $BATCH8
 env $BATCH8 "$SECKILL_BUILDDIR/jobs/seckill-consumer" >"$out/consumer2.log" 2>&1 &
 second=$!
 first=$(job_child seckill-consumer)
-wait_for 5 'grep -q consuming "$out/consumer2.log"'
+# Both subscribed, as RabbitMQ counts them (a consumer says "consuming" before it connects).
+consumers() { rmqctl list_queues name consumers | awk -v q="$1" '$1 == q { print $2 }'; }
+wait_for 15 'test "$(consumers seckill.orders)" = 2'
+is "two consumers are subscribed" "$(consumers seckill.orders)" 2
 # Both stopped while the queue fills (each holds its prefetch), then let go at one instant.
 kill -STOP "$first" "$second"
 is "60 buyers are queued" "$(buy_all "$a4" 99 158)" 60
