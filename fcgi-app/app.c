@@ -1,6 +1,5 @@
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <json-c/json.h>
 #include <sodium.h>
@@ -169,11 +168,10 @@ app_preconditions(struct req *req, struct resp *resp, const struct route *rt)
 void
 app_handle(struct req *req, struct resp *resp, int parse_status)
 {
-	struct timespec ts0, ts1;
 	unsigned allowed;
 	int status;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts0);
+	req->started_us = clock_mono_us();
 	resp->head_only = req->method == REQ_HEAD;
 	if (parse_status != 0) {
 		status = app_fail(req, resp, parse_status,
@@ -202,7 +200,5 @@ app_handle(struct req *req, struct resp *resp, int parse_status)
 out:
 	if (resp->later != NULL)
 		return;		/* counted when it is answered */
-	clock_gettime(CLOCK_MONOTONIC, &ts1);
-	metrics_request(req->route, resp->status,
-	    (ts1.tv_sec - ts0.tv_sec) * 1000000LL + (ts1.tv_nsec - ts0.tv_nsec) / 1000);
+	metrics_request(req->route, resp->status, clock_mono_us() - req->started_us);
 }

@@ -22,6 +22,14 @@ clock_mono_ms(void)
 	return clock_ms(CLOCK_MONOTONIC);
 }
 
+long long
+clock_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void
 clock_sleep_ms(long long ms)
 {

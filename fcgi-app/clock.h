@@ -4,6 +4,8 @@
 
 long long clock_wall_ms(void);
 long long clock_mono_ms(void);
+/* Monotonic microseconds, for timing requests. */
+long long clock_mono_us(void);
 /* Sleeps ms milliseconds (again after a signal). */
 void clock_sleep_ms(long long ms);
 

@@ -1,9 +1,9 @@
 #include <stdlib.h>
-#include <time.h>
 
 #include <sys/ioctl.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "later.h"
 #include "log.h"
 #include "metrics.h"
@@ -15,15 +15,6 @@ struct later {
 	int route;
 	long long started_us;
 };
-
-long long
-later_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
-}
 
 FCGX_Request *
 later_request(void)
@@ -81,6 +72,6 @@ later_send(struct later *l, struct resp *r)
 	FCGX_Free(l->fr, 1);	/* the connection too, even one the server asked to keep */
 	free(l->fr);
 	buf_free(&out);
-	metrics_request(l->route, r->status, later_now_us() - l->started_us);
+	metrics_request(l->route, r->status, clock_mono_us() - l->started_us);
 	free(l);
 }

@@ -15,14 +15,12 @@ struct resp;
 /* A fresh request for FCGX_Accept_r (NULL if out of memory, after logging). */
 FCGX_Request *later_request(void);
 /* Takes fr over (the caller makes a fresh one for its next accept); route and the start of
- * the request (monotonic microseconds) are for its metrics. */
+ * the request (clock_mono_us) are for its metrics. */
 struct later *later_hold(FCGX_Request *fr, int route, long long started_us);
 /* Writes r as the answer, counts the request, finishes and frees it: from any thread. */
 void later_send(struct later *l, struct resp *r);
 /* Ends fr's request once its answer is written (FCGX_Finish_r), without waiting for the server
  * to close first when it has nothing more to say; body_read: its whole body was read. */
 void later_finish(FCGX_Request *fr, int body_read);
-/* Monotonic microseconds, the clock of started_us. */
-long long later_now_us(void);
 
 #endif

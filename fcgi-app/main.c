@@ -131,7 +131,6 @@ main(int argc, char **argv)
 	log_info("worker ready");
 	while (!main_stop && FCGX_Accept_r(fr) >= 0) {
 		struct req req;
-		long long started = later_now_us();
 		int st = req_parse(&req, &arena, fr->envp, main_read_body, fr->in,
 		    (size_t)conf.http_max_body);
 
@@ -140,7 +139,7 @@ main(int argc, char **argv)
 			/* Answered by another thread; this one goes on with a fresh request. */
 			FCGX_Request *next = later_request();
 
-			resp.later(resp.later_arg, later_hold(fr, req.route, started));
+			resp.later(resp.later_arg, later_hold(fr, req.route, req.started_us));
 			if ((fr = next) == NULL)
 				break;
 		} else {

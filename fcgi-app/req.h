@@ -44,6 +44,7 @@ struct req {
 	size_t body_len;
 	int is_api;			/* path is under /api/ (errors in JSON) */
 	int route;			/* index in the route table, -1 before routing */
+	long long started_us;		/* clock_mono_us() when app_handle took it */
 	const char *error;		/* why parsing failed, for the 400 message */
 	struct auth *auth;		/* the caller, set for R_AUTH routes (else NULL) */
 };
