@@ -76,6 +76,9 @@ relay_main(void *arg)
 
 	(void)arg;
 	mysql_thread_init();
+	/* Connected before the first winner: a failure here retries on the first publish. */
+	db_get();
+	mq_ping();
 	pthread_mutex_lock(&relay_lock);
 	for (;;) {
 		int n = 0;
@@ -110,6 +113,35 @@ relay_main(void *arg)
 	return NULL;
 }
 
+/* Starts the relay unless it runs; with relay_lock held. 0 running, -1. */
+static int
+relay_spawn(void)
+{
+	if (relay_running)
+		return 0;
+	if (relay_ring == NULL)
+		relay_ring = xcalloc(RELAY_QUEUE, sizeof *relay_ring);
+	db_library_init();
+	if (ticker_spawn(&relay_thread, relay_main) != 0) {
+		log_err("relay: cannot start its thread");
+		return -1;
+	}
+	relay_running = 1;
+	return 0;
+}
+
+int
+relay_start(void)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&relay_lock);
+	if (!relay_stopping)
+		rc = relay_spawn();
+	pthread_mutex_unlock(&relay_lock);
+	return rc;
+}
+
 int
 relay_submit(const char *ref, const char *payload, size_t len)
 {
@@ -119,18 +151,8 @@ relay_submit(const char *ref, const char *payload, size_t len)
 	if (len >= RELAY_PAYLOAD || !seckill_is_ref(ref))
 		return -1;
 	pthread_mutex_lock(&relay_lock);
-	if (relay_stopping)
+	if (relay_stopping || relay_spawn() != 0)
 		goto out;
-	if (!relay_running) {
-		if (relay_ring == NULL)
-			relay_ring = xcalloc(RELAY_QUEUE, sizeof *relay_ring);
-		db_library_init();
-		if (ticker_spawn(&relay_thread, relay_main) != 0) {
-			log_err("relay: cannot start its thread");
-			goto out;
-		}
-		relay_running = 1;
-	}
 	if (relay_count == RELAY_QUEUE) {
 		metrics_inc(MC_RELAY_NOT_SENT);
 		goto out;

@@ -10,6 +10,9 @@
 #define SK_RELAY_H
 #include <stddef.h>
 
+/* Starts the relay and its connections now, so that the first sale's winners do not wait for
+ * them. 0, -1 (relay_submit tries again). */
+int relay_start(void);
 /*
  * Hands a committed outbox row to the relay (starting it on first use). 0 ok; -1 when the
  * relay cannot take it (full or not startable): the row waits for the retry job.

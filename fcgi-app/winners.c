@@ -1,4 +1,5 @@
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 
 #include <mysql.h>
@@ -25,7 +26,12 @@ winners_main(void *arg)
 	struct winner *taken[WINNERS_BATCH];
 
 	(void)arg;
+	/* The worker runs SCHED_BATCH (main.c); winners wait on this thread, so it takes the CPU
+	 * as soon as it has some to write. */
+	struct sched_param sp = { .sched_priority = 0 };
+	pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
 	mysql_thread_init();
+	db_get();	/* connected before the first winner (a failure retries on use) */
 	pthread_mutex_lock(&winners_lock);
 	for (;;) {
 		int n = 0;
@@ -58,22 +64,41 @@ winners_main(void *arg)
 	return NULL;
 }
 
+/* Starts the writer unless it runs; with winners_lock held. 0 running, -1. */
+static int
+winners_spawn(void)
+{
+	if (winners_running)
+		return 0;
+	db_library_init();
+	if (ticker_spawn(&winners_thread, winners_main) != 0) {
+		log_err("winners: cannot start the writer's thread");
+		return -1;
+	}
+	winners_running = 1;
+	return 0;
+}
+
+int
+winners_start(void)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&winners_lock);
+	if (!winners_stopping)
+		rc = winners_spawn();
+	pthread_mutex_unlock(&winners_lock);
+	return rc;
+}
+
 int
 winners_submit(struct winner *w)
 {
 	int rc = -1;
 
 	pthread_mutex_lock(&winners_lock);
-	if (winners_stopping || winners_count == WINNERS_QUEUE)
+	if (winners_stopping || winners_count == WINNERS_QUEUE || winners_spawn() != 0)
 		goto out;
-	if (!winners_running) {
-		db_library_init();
-		if (ticker_spawn(&winners_thread, winners_main) != 0) {
-			log_err("winners: cannot start the writer's thread");
-			goto out;
-		}
-		winners_running = 1;
-	}
 	winners_ring[(winners_head + winners_count) % WINNERS_QUEUE] = w;
 	winners_count++;
 	pthread_cond_signal(&winners_wake);

@@ -16,6 +16,9 @@ struct winner {
 	void *arg;				/* the caller's */
 };
 
+/* Starts the writer and its MySQL connection now, so that the first sale's winners do not
+ * wait for them. 0, -1 (winners_submit tries again). */
+int winners_start(void);
 /* Hands w to the writer (starting it on first use). 0 taken: done(w) follows; -1 when the
  * writer cannot take it (full, stopping, or no thread): the caller records it itself. */
 int winners_submit(struct winner *w);

@@ -6,7 +6,9 @@
 # load tests) with BENCH_USERS distinct buyers, then measures:
 #   rush        a sale of BENCH_STOCK units, every buyer pressing buy: req/s >= 0.85x and p99
 #               <= 2x a libfcgi hello world behind the same nginx (the floor), measured just
-#               before and just after
+#               before and just after; three sales, each against the floors on either side, and
+#               the median of the three ratios is the verdict (one 6 s p99 on a shared machine
+#               swings by 2x on its own); all three pairs are printed
 #   sold out    the buyers who lost, pressing again: >= 0.95x the floor
 #   duplicate   the winners, pressing again: >= 0.95x the floor
 #   drain       a backlog of BENCH_BACKLOG won units turned into order rows: >= 5,400
@@ -101,9 +103,14 @@ t0=$(now_ms)
 [ "$(wc -l <"$RUN/users")" = "$USERS" ] || { echo "bench: users gen failed"; exit 1; }
 gen_s=$(awk "BEGIN { printf \"%.1f\", ($(now_ms) - $t0) / 1000 }")
 echo "    $USERS buyers with signed tokens in $gen_s s"
-act=$("$ADMIN" activity create --title "Bench rush" --stock "$STOCK" --price-cents 100 \
-	--starts-in -1 --duration 3600) || exit 1
-"$ADMIN" warm "$act" >/dev/null 2>&1
+RUSH_ACTS=()
+for i in 1 2 3; do
+	a=$("$ADMIN" activity create --title "Bench rush $i" --stock "$STOCK" --price-cents 100 \
+		--starts-in -1 --duration 3600) || exit 1
+	"$ADMIN" warm "$a" >/dev/null 2>&1
+	RUSH_ACTS+=("$a")
+done
+act=${RUSH_ACTS[0]}
 
 # wrk_run NAME [wrk options] -- [load.lua arguments]: one measured load; prints its RESULT line
 wrk_run() {
@@ -118,12 +125,16 @@ ERRORS=""
 # clean RESULT: the run met no error and no answer but 2xx
 clean() { [ "$(field "$1" errors)" = 0 ] && [ "$(field "$1" non2xx)" = 0 ] || ERRORS="$ERRORS ${1%% *}"; }
 
-step "rush: $USERS buyers, one sale of $STOCK units, floor before and after"
+step "rush: $USERS buyers, three sales of $STOCK units, the floor before, between and after"
 wrk -t 1 -c 8 -d 1s -s "$LUA" "$BASE/" -- users="$RUN/users" method=POST path=/bench/hello >/dev/null 2>&1
-floor1=$(floor)
-rush=$(wrk_run rush -- users="$RUN/users" method=POST path="/api/activities/$act/seckill/direct")
-floor2=$(floor)
-clean "$rush"
+FLOORS=("$(floor)") RUSHES=()
+for i in 0 1 2; do
+	RUSHES+=("$(wrk_run rush -- users="$RUN/users" method=POST \
+		path="/api/activities/${RUSH_ACTS[i]}/seckill/direct")")
+	FLOORS+=("$(floor)")
+	clean "${RUSHES[i]}"
+done
+floor2=${FLOORS[3]}
 
 # Who won and who lost, for the runs of sold-out and duplicate answers alone.
 sql "SELECT user_id FROM outbox WHERE activity_id = $act" >"$RUN/winner-ids"
@@ -173,7 +184,13 @@ kill -STOP "$consumer"
 wrk -t 1 -c "$CONNS" -d 60s -s "$LUA" "$BASE/" -- users="$RUN/users" from=1 \
 	to="$BACKLOG" each=1 method=POST \
 	path="/api/activities/$act2/seckill/direct" >/dev/null 2>&1
-queued=$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $act2")
+# wrk stops at BACKLOG answers, and a request past the last buyer (the first again, answered
+# duplicate at once) can count before the last winners' answers: wait for their rows.
+for i in $(seq 1 100); do
+	queued=$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $act2")
+	[ "$queued" = "$BACKLOG" ] && break
+	sleep 0.1
+done
 for i in $(seq 1 60); do
 	[ "$(queue_depth seckill.orders)" = "$queued" ] && break
 	sleep 0.5
@@ -246,20 +263,33 @@ verdict() {
 	TABLE+=$(printf '%-30s %14s %14s %7s %10s  %s' "$1" "$2" "$3" "$4" "$5" "$v")$'\n'
 }
 ratio() { awk "BEGIN { printf \"%.2f\", $1 / ($2 > 0 ? $2 : 1) }"; }
-f12=$(mean "$(field "$floor1" rps)" "$(field "$floor2" rps)")
-f12p99=$(mean "$(field "$floor1" p99_ms)" "$(field "$floor2" p99_ms)" 2)
+# median3 A B C: the index (0, 1 or 2) of the median of three numbers
+median3() { awk -v a="$1" -v b="$2" -v c="$3" 'BEGIN { if ((a - b) * (c - a) >= 0) print 0
+	else if ((b - a) * (c - b) >= 0) print 1; else print 2 }'; }
+# Each rush against the mean of the floors on either side of it; the median pair decides.
+RR=() RP=() FR=() FP=() PAIRS=""
+for i in 0 1 2; do
+	FR+=("$(mean "$(field "${FLOORS[i]}" rps)" "$(field "${FLOORS[i + 1]}" rps)")")
+	FP+=("$(mean "$(field "${FLOORS[i]}" p99_ms)" "$(field "${FLOORS[i + 1]}" p99_ms)" 2)")
+	RR+=("$(ratio "$(field "${RUSHES[i]}" rps)" "${FR[i]}")")
+	RP+=("$(ratio "$(field "${RUSHES[i]}" p99_ms)" "${FP[i]}")")
+	PAIRS+="    rush $((i + 1)): $(field "${RUSHES[i]}" rps) req/s (${RR[i]}x the floor's ${FR[i]}),"
+	PAIRS+=" p99 $(field "${RUSHES[i]}" p99_ms) ms (${RP[i]}x the floor's ${FP[i]})"$'\n'
+done
+m=$(median3 "${RR[@]}")
+rush_rps=$(field "${RUSHES[m]}" rps) f12=${FR[m]} r_rush=${RR[m]}
+m=$(median3 "${RP[@]}")
+rush_p99=$(field "${RUSHES[m]}" p99_ms) f12p99=${FP[m]} r_p99=${RP[m]}
 f23=$(mean "$(field "$floor2" rps)" "$(field "$floor3" rps)")
 f34=$(mean "$(field "$floor3" rps)" "$(field "$floor4" rps)")
 fmean=$(mean "$(field "$file1" rps)" "$(field "$file2" rps)")
-r_rush=$(ratio "$(field "$rush" rps)" "$f12")
-r_p99=$(ratio "$(field "$rush" p99_ms)" "$f12p99")
 r_so=$(ratio "$(field "$soldout" rps)" "$f23")
 r_dup=$(ratio "$(field "$dup" rps)" "$f23")
 r_cap=$(ratio "$(field "$captcha" rps)" "$f34")
 r_qr=$(ratio "$(field "$qr" rps)" "$f34")
 r_micro=$(ratio "$(field "$micro" rps)" "$fmean")
-verdict "rush, req/s ($USERS buyers)" "$(field "$rush" rps)" "$f12" "$r_rush" ">= 0.85x" "r >= 0.85"
-verdict "rush, p99 ms" "$(field "$rush" p99_ms)" "$f12p99" "$r_p99" "<= 2x" "r <= 2"
+verdict "rush, req/s ($USERS buyers)" "$rush_rps" "$f12" "$r_rush" ">= 0.85x" "r >= 0.85"
+verdict "rush, p99 ms" "$rush_p99" "$f12p99" "$r_p99" "<= 2x" "r <= 2"
 verdict "sold-out answers, req/s" "$(field "$soldout" rps)" "$f23" "$r_so" ">= 0.95x" "r >= 0.95"
 verdict "duplicate answers, req/s" "$(field "$dup" rps)" "$f23" "$r_dup" ">= 0.95x" "r >= 0.95"
 verdict "captcha PNG, req/s" "$(field "$captcha" rps)" "$f34" "$r_cap" ">= 0.3x" "r >= 0.3"
@@ -276,17 +306,21 @@ check() { # LABEL CONDITION...
 	local label=$1; shift
 	if "$@"; then echo "check: $label: ok"; else echo "check: $label: FAILED"; FAILED=$((FAILED + 1)); fi
 }
-sold=$(sql "SELECT COUNT(*) FROM outbox WHERE activity_id = $act")
-buyers=$(sql "SELECT COUNT(DISTINCT user_id) FROM outbox WHERE activity_id = $act")
-left=$(rcli GET "sk:{a$act}:stock")
-held=$(rcli HLEN "sk:{a$act}:buyers")
+sales_ok=1 sales=""
+for a in "${RUSH_ACTS[@]}"; do
+	s=$(sql "SELECT COUNT(*), COUNT(DISTINCT user_id) FROM outbox WHERE activity_id = $a" | tr '\t' :)
+	s+=":$(rcli GET "sk:{a$a}:stock"):$(rcli HLEN "sk:{a$a}:buyers")"
+	[ "$s" = "$STOCK:$STOCK:0:$STOCK" ] || sales_ok=0
+	sales+=" $s"
+done
 echo
-echo "$floor1"; echo "$rush"; echo "$floor2"; echo "$soldout"; echo "$dup"; echo "$floor3"
+for i in 0 1 2; do echo "${FLOORS[i]}"; echo "${RUSHES[i]}"; done
+echo "$floor2"; echo "$soldout"; echo "$dup"; echo "$floor3"
 echo "$captcha"; echo "$qr"; echo "$floor4"; echo "$file1"; echo "$micro"; echo "$file2"
 echo "mix: $mix1 then $mix2"
 echo
-check "exactly $STOCK units sold, one per buyer (Redis: $left left, $held holders)" \
-	test "$sold:$buyers:$left:$held" = "$STOCK:$STOCK:0:$STOCK"
+check "each rush sold exactly $STOCK units, one per buyer (rows:buyers:Redis left:holders$sales)" \
+	test "$sales_ok" = 1
 check "the losers heard sold_out, the winners duplicate" test "$a_so:$a_dup" = "sold_out:duplicate"
 check "every run answered 2xx without errors${ERRORS:+ (not:$ERRORS)}" test -z "$ERRORS"
 check "the captcha is a PNG" test "$png_ok" = 211PNG
@@ -298,9 +332,11 @@ check "reconcile after the drain: ${reconcile##*$'\n'}" test "$reconcile_rc" = 0
 echo
 printf '%-30s %14s %14s %7s %10s  %s\n' "" "figure" "baseline" "ratio" "target" ""
 printf '%s' "$TABLE"
-echo "floor (libfcgi hello world, $workers workers): $(field "$floor1" rps) / $(field "$floor2" rps) / $(field "$floor3" rps) / $(field "$floor4" rps) req/s over the run"
-echo "BENCH users=$USERS rush_rps=$(field "$rush" rps) floor_rps=$f12 rush_ratio=$r_rush" \
-	"rush_p99_ms=$(field "$rush" p99_ms) floor_p99_ms=$f12p99 p99_ratio=$r_p99" \
+echo "the three rushes (the median of each ratio above):"
+printf '%s' "$PAIRS"
+echo "floor (libfcgi hello world, $workers workers): $(for f in "${FLOORS[@]}" "$floor3" "$floor4"; do printf '%s ' "$(field "$f" rps)"; done)req/s over the run"
+echo "BENCH users=$USERS rush_rps=$rush_rps floor_rps=$f12 rush_ratio=$r_rush" \
+	"rush_p99_ms=$rush_p99 floor_p99_ms=$f12p99 p99_ratio=$r_p99" \
 	"soldout_ratio=$r_so duplicate_ratio=$r_dup captcha_ratio=$r_cap qr_ratio=$r_qr" \
 	"microcache_ratio=$r_micro drain_orders_per_s=$drain rss_mib=$rss_max" \
 	"rss_growth_pct=$rss_growth run_s=$total_s users_gen_s=$gen_s missed=$MISSED failed=$FAILED"
