@@ -2,4 +2,5 @@
 # Regenerates configure and Makefile.in from configure.ac and Makefile.am.
 set -e
 cd "$(dirname "$0")"
+sh tests/unit/unit-am.sh
 autoreconf --force --install --verbose

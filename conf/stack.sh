@@ -401,7 +401,8 @@ start_mariadb() {
 # Database, user, migrations, seed. Runs on every start (new migrations are
 # applied to an already running server too).
 setup_database() {
-    local db user pw dbq created=0 mlog=$LOG/migrations.log v f applied fresh=0 n=0
+    local db user pw dbq created=0 mlog=$LOG/migrations.log out had fresh=0
+    local admin=$BUILDDIR/jobs/seckill-admin
     db=$(cfg mysql.database seckill)
     user=$(cfg mysql.user seckill)
     pw=$(cfg mysql.password seckill)
@@ -418,43 +419,27 @@ ALTER USER $(sql_str "$user")@'127.0.0.1' IDENTIFIED BY $(sql_str "$pw");
 ALTER USER $(sql_str "$user")@'localhost' IDENTIFIED BY $(sql_str "$pw");
 GRANT ALL PRIVILEGES ON $dbq.* TO $(sql_str "$user")@'127.0.0.1';
 GRANT ALL PRIVILEGES ON $dbq.* TO $(sql_str "$user")@'localhost';
-CREATE TABLE IF NOT EXISTS $dbq.schema_migrations (
-    version    VARCHAR(64) NOT NULL PRIMARY KEY,
-    applied_at DATETIME    NOT NULL
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 EOF
     if [ "$created" = 1 ]; then ok created; else ok exists; fi
 
-    # Migration 0 is sql/schema.sql, then sql/migrations/NNN-*.sql in order;
-    # the version recorded is the file name without .sql ("000-schema" for 0).
-    applied=$("${MYSQL[@]}" "$db" -e "SELECT version FROM schema_migrations" 2>>"$mlog") ||
-        fail mariadb "$mlog" "reading schema_migrations failed"
-    local files=()
-    [ -f "$SRCDIR/sql/schema.sql" ] && files+=("000-schema=$SRCDIR/sql/schema.sql")
-    if [ -d "$SRCDIR/sql/migrations" ]; then
-        while IFS= read -r f; do
-            [ -n "$f" ] && files+=("$(basename "$f" .sql)=$f")
-        done < <(find "$SRCDIR/sql/migrations" -maxdepth 1 -type f -name '[0-9][0-9][0-9]-*.sql' | LC_ALL=C sort)
+    # Migration 0 (sql/schema.sql), then sql/migrations/NNN-*.sql, each once, recorded in
+    # schema_migrations: seckill-admin migrate does it (as on an installed system), as the
+    # configured user, with the source tree's sql/.
+    [ -x "$admin" ] || die "$admin is missing or not executable (build it first: make)"
+    had=$(schema_recorded "$db")
+    begin "mariadb: seckill-admin migrate --dir $SRCDIR/sql"
+    printf -- '-- %s seckill-admin migrate --dir %s\n' "$(date '+%F %T')" "$SRCDIR/sql" >>"$mlog"
+    if ! out=$("$admin" migrate --dir "$SRCDIR/sql" 2>&1); then
+        printf '%s\n' "$out" >>"$mlog"
+        fail mariadb "$mlog" "seckill-admin migrate failed"
     fi
-    [ -f "$SRCDIR/sql/schema.sql" ] || note "==> mariadb: warning: $SRCDIR/sql/schema.sql does not exist (no schema applied)"
-    for f in "${files[@]}"; do
-        v=${f%%=*}
-        f=${f#*=}
-        if grep -qxF -- "$v" <<<"$applied"; then continue; fi
-        [ ${#v} -le 64 ] || die "migration name $v is longer than 64 characters"
-        begin "mariadb: applying migration $v"
-        { printf -- '-- %s %s\n' "$(date '+%F %T')" "$f"; } >>"$mlog"
-        "${MYSQL[@]}" "$db" <"$f" >>"$mlog" 2>&1 || fail mariadb "$mlog" "migration $f failed"
-        "${MYSQL[@]}" "$db" -e "INSERT INTO schema_migrations (version, applied_at) VALUES ($(sql_str "$v"), UTC_TIMESTAMP())" \
-            >>"$mlog" 2>&1 || fail mariadb "$mlog" "recording migration $v failed"
-        [ "$v" = 000-schema ] && fresh=1
-        n=$((n + 1))
-        ok
-    done
-    [ "$n" -gt 0 ] || note "==> mariadb: schema up to date"
+    printf '%s\n' "$out" >>"$mlog"
+    ok
+    printf '%s\n' "$out" | sed 's/^/    /'
 
     # Seed a database whose schema was created just now (that is a new
     # database, also when an earlier start died between the two steps).
+    [ "$had" = 0 ] && [ "$(schema_recorded "$db")" = 1 ] && fresh=1
     if [ "$fresh" = 1 ] && [ "$SEED" = 1 ]; then
         if [ -f "$SRCDIR/sql/seed.sql" ]; then
             begin "mariadb: loading demo data sql/seed.sql"
@@ -465,6 +450,18 @@ EOF
             note "==> mariadb: no sql/seed.sql, no demo data"
         fi
     fi
+}
+
+# schema_recorded DB: prints 1 when DB's schema_migrations records migration 0 (schema.sql), else 0
+schema_recorded() {
+    local n
+    n=$("${MYSQL[@]}" -e "SELECT COUNT(*) FROM information_schema.TABLES
+        WHERE TABLE_SCHEMA=$(sql_str "$1") AND TABLE_NAME='schema_migrations'" 2>>"$LOG/migrations.log") || n=0
+    if [ "$n" = 1 ]; then
+        n=$("${MYSQL[@]}" -e "SELECT COUNT(*) FROM $(sql_ident "$1").schema_migrations
+            WHERE version='000-schema'" 2>>"$LOG/migrations.log") || n=0
+    fi
+    if [ "$n" = 1 ]; then echo 1; else echo 0; fi
 }
 
 stop_mariadb() {
@@ -492,6 +489,9 @@ RMQ_ENV=(
     RABBITMQ_CONF_ENV_FILE="$RUN/rabbitmq/rabbitmq-env.conf"
     # Erlang distribution and a newly started epmd on loopback only
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+    # The CLI's own Erlang node listens on no port: by default it takes one of 35672-35682,
+    # which is the node's distribution port when SECKILL_AMQP_PORT is 25672 (or a neighbour's)
+    RABBITMQ_CTL_ERL_ARGS="-dist_listen false"
     ERL_EPMD_ADDRESS=127.0.0.1
 )
 rmqctl() { timeout 90 env "${RMQ_ENV[@]}" "$RMQ_SBIN/rabbitmqctl" -n "$NODE" "$@"; }

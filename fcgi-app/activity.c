@@ -7,6 +7,25 @@
 #include "activity.h"
 #include "db.h"
 
+#define ACTIVITY_COLUMNS "id, title, description, price_cents, stock_total, stock_left," \
+	" starts_at, ends_at"
+
+int
+activity_load(long long id, struct json_object **row)
+{
+	return db_select_row("SELECT " ACTIVITY_COLUMNS " FROM activities WHERE id = ?", row, "i",
+	    id);
+}
+
+int
+activity_list(struct json_object **rows)
+{
+	*rows = NULL;
+	return db_select_json("SELECT " ACTIVITY_COLUMNS " FROM activities"
+	    " WHERE ends_at > UTC_TIMESTAMP(3) - INTERVAL 7 DAY"
+	    " ORDER BY ends_at <= UTC_TIMESTAMP(3), starts_at, id LIMIT 200", rows, "") != 0 ? -1 : 0;
+}
+
 const char *
 activity_status(long long now_ms, long long starts_ms, long long ends_ms, long long stock_total,
     long long stock_left)
@@ -86,20 +105,4 @@ activity_api(struct json_object *row)
 		if (json_object_object_get_ex(row, keys[i], &v))
 			json_object_object_add(o, keys[i], json_object_get(v));
 	return o;
-}
-
-int
-activity_parse_id(const char *s, long long *id)
-{
-	long long v = 0;
-
-	if (s == NULL || *s < '1' || *s > '9')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || v > (9007199254740991LL - 9) / 10)
-			return -1;	/* not a digit, or beyond what JSON numbers hold exactly */
-		v = v * 10 + (*s - '0');
-	}
-	*id = v;
-	return 0;
 }

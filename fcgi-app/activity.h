@@ -12,17 +12,18 @@ void activity_decorate(struct json_object *a, long long now_ms);
 /* "¥1,299.00" into out. */
 void activity_price(long long cents, char *out, unsigned long outlen);
 
-/* The columns activity_decorate expects, for SELECT lists. */
-#define ACTIVITY_COLUMNS "id, title, description, price_cents, stock_total, stock_left, " \
-	"starts_at, ends_at"
-/* Open and upcoming sales first (soonest first), then the ones ended in the last week. */
-#define ACTIVITY_LIST_SQL "SELECT " ACTIVITY_COLUMNS " FROM activities" \
-	" WHERE ends_at > UTC_TIMESTAMP(3) - INTERVAL 7 DAY" \
-	" ORDER BY ends_at <= UTC_TIMESTAMP(3), starts_at, id LIMIT 200"
+/*
+ * The one loader of sales, for the API, the pages and the seckill cache. A row has id, title,
+ * description, price_cents, stock_total, stock_left (MySQL's: it lags behind the consumer),
+ * starts_at and ends_at (epoch ms): what activity_decorate expects.
+ */
+/* One sale: 0 found (*row new), 1 no such sale, -1 MySQL failed. */
+int activity_load(long long id, struct json_object **row);
+/* Open and upcoming sales first (soonest first), then those ended in the last week, at most
+ * 200: 0 (*rows a new array), -1 MySQL failed. */
+int activity_list(struct json_object **rows);
 
 /* The API.md activity object (a new object) from a decorated row. */
 struct json_object *activity_api(struct json_object *row);
-/* Parses a decimal id from a path ("12"); 0 ok, -1 when it is not a positive integer. */
-int activity_parse_id(const char *s, long long *id);
 
 #endif

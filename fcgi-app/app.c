@@ -120,12 +120,22 @@ app_too_many(struct req *req, struct resp *resp, long secs, const char *code,
 }
 
 int
-app_unavailable(struct req *req, struct resp *resp, const char *backend)
+app_unavailable(struct req *req, struct resp *resp, enum backend backend)
 {
+	static const char *const names[] = {
+		[BACKEND_REDIS] = "redis", [BACKEND_MYSQL] = "database", [BACKEND_AMQP] = "amqp",
+		[BACKEND_STOCK] = "stock", [BACKEND_HASHING] = "password hashing",
+	};
 	char msg[160];
 
+	if (backend == BACKEND_REDIS)
+		metrics_inc(MC_BACKEND_REDIS_DOWN);
+	else if (backend == BACKEND_MYSQL)
+		metrics_inc(MC_BACKEND_MYSQL_DOWN);
+	else if (backend == BACKEND_AMQP)
+		metrics_inc(MC_BACKEND_AMQP_DOWN);
 	snprintf(msg, sizeof msg, "The %s backend is unavailable; nothing was changed. "
-	    "Please try again in a moment.", backend);
+	    "Please try again in a moment.", names[backend]);
 	resp_header(resp, "Retry-After", "1");
 	return app_fail(req, resp, 503, "unavailable", msg);
 }
@@ -134,15 +144,37 @@ app_unavailable(struct req *req, struct resp *resp, const char *backend)
 static int
 app_preconditions(struct req *req, struct resp *resp, const struct route *rt)
 {
-	static struct auth auth;
+	struct auth *auth;
 	int rc;
 
 	if (!(rt->flags & (R_AUTH | R_ADMIN)))
 		return 0;
-	rc = session_lookup(req, &auth);
+	/* The caller lives as long as the request: in its arena, reached by req->auth. */
+	auth = arena_alloc(req->arena, sizeof *auth);
+	rc = session_lookup(req, auth);
 	if (rc < 0)
-		return app_unavailable(req, resp, "database");
+		return app_unavailable(req, resp, BACKEND_MYSQL);
 	if (rc > 0) {
+		const char *sid = req_cookie(req, "sid");
+
+		/* A session that ended elsewhere (revoked, expired): its cookies go too, so the
+		 * page's script stops asking /api/me with them. */
+		if (sid != NULL && sid[0] != '\0') {
+			resp_cookie(resp, "sid", "", 0, COOKIE_HTTPONLY | COOKIE_SAMESITE_LAX);
+			resp_cookie(resp, "csrf", "", 0, COOKIE_SAMESITE_LAX);
+		}
+		/* GET /api/me?optional=1: the nav of a cached page asking who is there; nobody is
+		 * an answer, not an error (no 401 in a logged-out visitor's console). */
+		if (rt->flags & R_OPTIONAL) {
+			const char *opt = req_param(req, "optional");
+			if (opt != NULL && strcmp(opt, "1") == 0) {
+				struct json_object *o = json_object_new_object();
+				json_object_object_add(o, "user", NULL);
+				resp_json(resp, 200, o);
+				json_object_put(o);
+				return 200;
+			}
+		}
 		if (!req->is_api && !(rt->flags & R_API) &&
 		    (req->method == REQ_GET || req->method == REQ_HEAD)) {
 			/* A page: send the browser to the login form, and back here after. */
@@ -156,11 +188,11 @@ app_preconditions(struct req *req, struct resp *resp, const struct route *rt)
 		}
 		return app_fail(req, resp, 401, "login_required", "Please log in first.");
 	}
-	req->auth = &auth;
-	if ((rt->flags & R_CSRF) && req->method == REQ_POST && !session_csrf_ok(req, &auth))
+	req->auth = auth;
+	if ((rt->flags & R_CSRF) && req->method == REQ_POST && !session_csrf_ok(req, auth))
 		return app_fail(req, resp, 403, "csrf",
 		    "The request lacks the CSRF token (header X-CSRF-Token or field csrf).");
-	if ((rt->flags & R_ADMIN) && strcmp(auth.role, "admin") != 0)
+	if ((rt->flags & R_ADMIN) && strcmp(auth->role, "admin") != 0)
 		return app_fail(req, resp, 403, "forbidden", "This page is for administrators.");
 	return 0;
 }

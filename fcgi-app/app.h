@@ -35,7 +35,16 @@ int app_fail(struct req *req, struct resp *resp, int status, const char *code,
 /* 429 with Retry-After: secs (at least 1); code is "rate_limited" or "slow_down". */
 int app_too_many(struct req *req, struct resp *resp, long secs, const char *code,
     const char *message);
-/* 503: the named backend is unavailable; nothing was changed. */
-int app_unavailable(struct req *req, struct resp *resp, const char *backend);
+/* What a 503 names as unavailable. */
+enum backend {
+	BACKEND_REDIS,
+	BACKEND_MYSQL,
+	BACKEND_AMQP,
+	BACKEND_STOCK,		/* the sale is not loaded in Redis (and cannot be now) */
+	BACKEND_HASHING,	/* password hashing (out of memory) */
+};
+/* 503 with Retry-After: 1: the backend is unavailable and nothing was changed. Counts the
+ * backend's failures in /metrics (seckill_backend_*_failures_total). */
+int app_unavailable(struct req *req, struct resp *resp, enum backend backend);
 
 #endif

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "arena.h"
 #include "xmem.h"
 
@@ -28,6 +30,7 @@ arena_init(struct arena *a, size_t chunk_size)
 {
 	a->chunk_size = chunk_size ? chunk_size : 16384;
 	a->head = NULL;
+	a->cleanups = NULL;
 }
 
 void *
@@ -89,10 +92,58 @@ arena_printf(struct arena *a, const char *fmt, ...)
 	return p;
 }
 
+struct arena_cleanup {
+	struct arena_cleanup *next;
+	void (*fn)(void *);
+	void *p;
+};
+
+void *
+arena_cleanup(struct arena *a, void (*fn)(void *), void *p)
+{
+	struct arena_cleanup *c;
+
+	if (p == NULL)
+		return NULL;
+	c = arena_alloc(a, sizeof *c);
+	c->fn = fn;
+	c->p = p;
+	c->next = a->cleanups;
+	a->cleanups = c;
+	return p;
+}
+
+static void
+arena_put_json(void *o)
+{
+	json_object_put(o);
+}
+
+struct json_object *
+arena_json(struct arena *a, struct json_object *o)
+{
+	return arena_cleanup(a, arena_put_json, o);
+}
+
+/* The cleanups, newest first (their records live in the chunks: before these go). */
+static void
+arena_run_cleanups(struct arena *a)
+{
+	struct arena_cleanup *c = a->cleanups;
+
+	a->cleanups = NULL;
+	for (; c != NULL; c = c->next)
+		c->fn(c->p);
+}
+
 void
 arena_reset(struct arena *a)
 {
-	struct arena_chunk *c = a->head, *next;
+	struct arena_chunk *c;
+	struct arena_chunk *next;
+
+	arena_run_cleanups(a);
+	c = a->head;
 
 	if (c == NULL)
 		return;
@@ -113,7 +164,10 @@ arena_reset(struct arena *a)
 void
 arena_free(struct arena *a)
 {
-	struct arena_chunk *c = a->head, *next;
+	struct arena_chunk *c, *next;
+
+	arena_run_cleanups(a);
+	c = a->head;
 
 	for (; c != NULL; c = next) {
 		next = c->next;

@@ -168,7 +168,7 @@ db_stmt_fail(MYSQL_STMT *st, const char *sql, const char *what)
 {
 	db_errno = mysql_stmt_errno(st);
 	snprintf(db_errmsg, sizeof db_errmsg, "%s", mysql_stmt_error(st));
-	if (db_errno != 1062)
+	if (db_errno != DB_ER_DUP_ENTRY)
 		log_err("mysql: %s: %s (%u): %.200s", what, mysql_stmt_error(st), db_errno, sql);
 	if (db_gone(db_errno))
 		db_drop_after(db_errno != CR_SERVER_GONE_ERROR);
@@ -350,6 +350,18 @@ db_field_int(struct json_object *row, const char *key)
 }
 
 const char *
+db_field_bytes(struct json_object *row, const char *key, size_t *len)
+{
+	struct json_object *v;
+
+	*len = 0;
+	if (!json_object_object_get_ex(row, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	*len = (size_t)json_object_get_string_len(v);
+	return json_object_get_string(v);
+}
+
+const char *
 db_field_str(struct json_object *row, const char *key, const char *fallback)
 {
 	struct json_object *v;
@@ -357,8 +369,8 @@ db_field_str(struct json_object *row, const char *key, const char *fallback)
 	    fallback;
 }
 
-int
-db_select_json(const char *sql, struct json_object **rows, const char *types, ...)
+static int
+db_select_va(const char *sql, struct json_object **rows, const char *types, va_list ap)
 {
 	MYSQL_STMT *st;
 	MYSQL_RES *meta = NULL;
@@ -366,14 +378,11 @@ db_select_json(const char *sql, struct json_object **rows, const char *types, ..
 	MYSQL_BIND rb[DB_MAX_COLS];
 	struct db_col cols[DB_MAX_COLS];
 	unsigned ncols = 0;
-	va_list ap;
 	int rc = -1, frc;
 
 	*rows = NULL;
 	memset(cols, 0, sizeof cols);
-	va_start(ap, types);
 	frc = db_run(sql, types, ap, &st);
-	va_end(ap);
 	if (frc != 0)
 		return -1;
 	if ((meta = mysql_stmt_result_metadata(st)) == NULL) {
@@ -477,6 +486,41 @@ out:
 	return rc;
 }
 
+int
+db_select_json(const char *sql, struct json_object **rows, const char *types, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	rc = db_select_va(sql, rows, types, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+db_select_row(const char *sql, struct json_object **row, const char *types, ...)
+{
+	struct json_object *rows;
+	va_list ap;
+	int rc;
+
+	*row = NULL;
+	va_start(ap, types);
+	rc = db_select_va(sql, &rows, types, ap);
+	va_end(ap);
+	if (rc != 0)
+		return -1;
+	if (json_object_array_length(rows) > 0) {
+		*row = json_object_get(json_object_array_get_idx(rows, 0));
+		rc = 0;
+	} else {
+		rc = 1;
+	}
+	json_object_put(rows);
+	return rc;
+}
+
 /* One text field of a row as JSON, by its column type (as db_select_json types them). */
 static struct json_object *
 db_text_value(const MYSQL_FIELD *f, const char *v, unsigned long len)
@@ -574,7 +618,7 @@ db_query(const char *sql, size_t len, struct json_object **rows, unsigned long l
 	return 0;
 fail:
 	/* A duplicate key or a deadlock is the caller's to settle (one by one, or again). */
-	db_text_fail(m, sql, mysql_errno(m) != 1062 && mysql_errno(m) != 1213);
+	db_text_fail(m, sql, mysql_errno(m) != DB_ER_DUP_ENTRY && mysql_errno(m) != DB_ER_LOCK_DEADLOCK);
 	return -1;
 }
 

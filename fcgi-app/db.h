@@ -28,14 +28,26 @@ int db_ping(void);
  * strings. Returns 0, or -1 (logged; *rows is NULL).
  */
 int db_select_json(const char *sql, struct json_object **rows, const char *types, ...);
+/* The first row of a SELECT: 0 found (*row a new object), 1 no row (*row NULL), -1 failure. */
+int db_select_row(const char *sql, struct json_object **row, const char *types, ...);
 /* A field of a row from db_select_json: the number (0 when absent or null). */
 long long db_field_int(struct json_object *row, const char *key);
 /* A field of a row from db_select_json: the string, or fallback when absent or null. */
 const char *db_field_str(struct json_object *row, const char *key, const char *fallback);
+/* A field of a row as bytes (a binary column may hold NULs): *len set; NULL when absent or
+ * null (*len 0). */
+const char *db_field_bytes(struct json_object *row, const char *key, size_t *len);
 /* Runs an INSERT/UPDATE/DELETE; affected and insert_id may be NULL. 0 ok, -1 error. */
 int db_exec(const char *sql, unsigned long long *affected, unsigned long long *insert_id,
     const char *types, ...);
-/* The server error number of the last failed call (1062 duplicate key, 0 when unknown). */
+/* The server error numbers the code tells apart (MariaDB's ER_* codes). */
+enum db_error {
+	DB_ER_LOCK_WAIT_TIMEOUT = 1205,
+	DB_ER_LOCK_DEADLOCK = 1213,
+	DB_ER_DUP_ENTRY = 1062,
+	DB_ER_NO_REFERENCED_ROW = 1452,
+};
+/* The server error number of the last failed call (DB_ER_*, 0 when unknown). */
 unsigned db_last_errno(void);
 
 /* Its message ("Duplicate entry '…' for key 'uq_orders_live'"), "" when none. */

@@ -272,7 +272,7 @@ heal_holders(long long id, struct heal_redis *hr, const struct heal_mysql *m,
 			    " last_error) VALUES (?, ?, ?, '{}', 'failed', 'the sale could not record"
 			    " this buy in time (a lost reply or a crash); the unit went back: you may"
 			    " try again')", NULL, NULL, "sii", ref, id, user) != 0) {
-				if (db_last_errno() == 1062)
+				if (db_last_errno() == DB_ER_DUP_ENTRY)
 					continue;	/* the row came after all: next pass */
 				return -1;
 			}

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <sodium.h>
 
 #include "buf.h"
 #include "conf.h"
@@ -94,7 +95,7 @@ order_reject(const struct order_msg *m, const char *why, enum order_unit unit,
 	if (db_exec("INSERT INTO message_processing (message_id, result) VALUES (?, 'rejected')",
 	    NULL, NULL, "s", m->message_id) != 0) {
 		db_rollback();
-		return db_last_errno() == 1062 ? ORDER_ALREADY : ORDER_RETRY;
+		return db_last_errno() == DB_ER_DUP_ENTRY ? ORDER_ALREADY : ORDER_RETRY;
 	}
 	if (db_exec("UPDATE outbox SET status = 'failed', last_error = ?,"
 	    " updated_at = UTC_TIMESTAMP(3) WHERE id = ? AND status IN ('pending', 'sent')",
@@ -171,7 +172,7 @@ order_create(const struct order_msg *m, long long *order_id, const char **why)
 	/* The dedup key first: a second delivery of a handled message stops here. */
 	if (db_exec("INSERT INTO message_processing (message_id) VALUES (?)", NULL, NULL, "s",
 	    m->message_id) != 0) {
-		out = db_last_errno() == 1062 ? ORDER_ALREADY : ORDER_RETRY;
+		out = db_last_errno() == DB_ER_DUP_ENTRY ? ORDER_ALREADY : ORDER_RETRY;
 		goto rollback;
 	}
 	/* The outbox row is the guard against the retry job giving the message up meanwhile. */
@@ -216,12 +217,12 @@ order_create(const struct order_msg *m, long long *order_id, const char **why)
 	    " VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3) + INTERVAL ? SECOND)", NULL, &id, "iisii",
 	    m->user_id, m->activity_id, m->message_id, m->amount_cents,
 	    (long long)conf.order_pay_timeout) != 0) {
-		if (db_last_errno() == 1062 && strstr(db_last_error(), "uq_orders_message") != NULL) {
+		if (db_last_errno() == DB_ER_DUP_ENTRY && strstr(db_last_error(), "uq_orders_message") != NULL) {
 			/* This message made its order before (its dedup row was pruned). */
 			db_rollback();
 			return ORDER_ALREADY;
 		}
-		if (db_last_errno() == 1062) {
+		if (db_last_errno() == DB_ER_DUP_ENTRY) {
 			char live[SECKILL_REF_LEN + 1] = "";
 			db_rollback();
 			if (db_select_json("SELECT message_id FROM orders WHERE user_id = ? AND"
@@ -233,7 +234,7 @@ order_create(const struct order_msg *m, long long *order_id, const char **why)
 			*why = "you already hold a live order for this sale";
 			return order_reject(m, *why, live[0] ? UNIT_KEEP_LIVE : UNIT_BACK, live);
 		}
-		if (db_last_errno() == 1452) {	/* no such user */
+		if (db_last_errno() == DB_ER_NO_REFERENCED_ROW) {	/* no such user */
 			*why = "unknown user";
 			out = ORDER_POISON;
 		}
@@ -410,7 +411,7 @@ order_create_batch(const struct order_msg *m, int n, enum order_outcome *out,
 		}
 	if (order_batch_run(&q, NULL, NULL) != 0) {
 		/* A user who holds a live order, an unknown user: one by one, each with its why. */
-		if (db_last_errno() == 1062 || db_last_errno() == 1452)
+		if (db_last_errno() == DB_ER_DUP_ENTRY || db_last_errno() == DB_ER_NO_REFERENCED_ROW)
 			goto alone;
 		goto fail;
 	}
@@ -448,7 +449,7 @@ order_create_batch(const struct order_msg *m, int n, enum order_outcome *out,
 			first = 0;
 		}
 	if (order_batch_run(&q, NULL, NULL) != 0) {
-		if (db_last_errno() == 1062)
+		if (db_last_errno() == DB_ER_DUP_ENTRY)
 			goto alone;
 		goto fail;
 	}
@@ -635,7 +636,7 @@ fail:
 		json_object_put(rows);
 		rows = NULL;
 		/* Two jobs claiming at once may deadlock on the index: nothing was sent; again. */
-		if (db_last_errno() != 1213)
+		if (db_last_errno() != DB_ER_LOCK_DEADLOCK)
 			return -1;
 	}
 	return -1;
@@ -686,4 +687,133 @@ outbox_retry_claimed(struct json_object *rows)
 	}
 	json_object_put(rows);
 	return handled;
+}
+
+/* ---- the buyer's side: list, get, pay ---- */
+
+/* The order columns, with the sale's title (a plain read: no lock on the hot activity row). */
+#define ORDER_COLUMNS "o.id, o.activity_id, a.title, o.status, o.amount_cents, o.created_at," \
+	" o.pay_deadline, o.paid_at, o.cancelled_at, o.cancel_reason," \
+	" o.pay_deadline <= UTC_TIMESTAMP(3) AS overdue" \
+	" FROM orders o LEFT JOIN activities a ON a.id = o.activity_id"
+
+static const char order_list_sql[] = "SELECT " ORDER_COLUMNS
+	" WHERE o.user_id = ? ORDER BY o.created_at DESC, o.id DESC LIMIT 500";
+static const char order_one_sql[] = "SELECT " ORDER_COLUMNS
+	" WHERE o.id = ? AND o.user_id = ?";
+/* The pay transaction's first step: the row lock that settles a pay racing a cancel. */
+static const char order_lock_sql[] = "SELECT status, amount_cents,"
+	" pay_deadline <= UTC_TIMESTAMP(3) AS overdue FROM orders"
+	" WHERE id = ? AND user_id = ? FOR UPDATE";
+static const char order_payment_sql[] = "INSERT INTO payments (order_id, amount_cents, gateway,"
+	" gateway_ref) VALUES (?, ?, 'fake', ?)";
+static const char order_paid_sql[] = "UPDATE orders SET status = 'paid',"
+	" paid_at = UTC_TIMESTAMP(3) WHERE id = ? AND status = 'unpaid'";
+
+#define ORDER_PAY_TRIES 3	/* a deadlock runs the whole transaction again */
+
+int
+order_status_is(struct json_object *row, const char *status)
+{
+	const char *s = db_field_str(row, "status", NULL);
+	return s != NULL && strcmp(s, status) == 0;
+}
+
+int
+order_list(long long user, struct json_object **rows)
+{
+	*rows = NULL;
+	return db_select_json(order_list_sql, rows, "i", user) != 0 ? -1 : 0;
+}
+
+int
+order_get(long long id, long long user, struct json_object **row)
+{
+	return db_select_row(order_one_sql, row, "ii", id, user);
+}
+
+/* One run of the pay transaction; ORDER_PAY_FAILED with *deadlock set when MySQL said 1213. */
+static enum order_pay
+order_pay_once(long long id, long long user, struct json_object **row, int *deadlock)
+{
+	struct json_object *locked = NULL;
+	unsigned char raw[16];
+	char ref[sizeof raw * 2 + 1];
+	unsigned long long changed = 0;
+	enum order_pay rc = ORDER_PAY_FAILED;
+	int charged = 0, duplicate = 0, found;
+
+	*row = NULL;
+	*deadlock = 0;
+	if (db_begin() != 0)
+		goto out;
+	if ((found = db_select_row(order_lock_sql, &locked, "ii", id, user)) != 0) {
+		if (found > 0)
+			rc = ORDER_PAY_ABSENT;
+		goto out;
+	}
+	if (order_status_is(locked, "cancelled")) {
+		rc = ORDER_PAY_CANCELLED;
+		goto out;
+	}
+	if (order_status_is(locked, "unpaid")) {
+		if (db_field_int(locked, "overdue")) {
+			/* The timeout job cancels it and gives the unit back. */
+			rc = ORDER_PAY_CLOSED;
+			goto out;
+		}
+		randombytes_buf(raw, sizeof raw);
+		sodium_bin2hex(ref, sizeof ref, raw, sizeof raw);
+		if (db_exec(order_payment_sql, NULL, NULL, "iis", id,
+		    db_field_int(locked, "amount_cents"), ref) != 0) {
+			duplicate = db_last_errno() == DB_ER_DUP_ENTRY;
+			goto out;
+		}
+		if (db_exec(order_paid_sql, &changed, NULL, "i", id) != 0)
+			goto out;
+		if (changed != 1) {
+			/* Cannot happen under the row lock; never charge without the order. */
+			log_err("order %lld: locked unpaid, but the paid update changed %llu rows",
+			    id, changed);
+			goto out;
+		}
+		charged = 1;
+	}
+	if (order_get(id, user, row) != 0)
+		goto out;
+	/* A COMMIT lost with the connection may have landed: paying again then answers paid. */
+	if (charged && db_commit() != 0)
+		goto out;
+	rc = ORDER_PAY_PAID;
+out:
+	if (rc == ORDER_PAY_FAILED && db_last_errno() == DB_ER_LOCK_DEADLOCK)
+		*deadlock = 1;
+	if (rc != ORDER_PAY_PAID) {
+		json_object_put(*row);
+		*row = NULL;
+	}
+	if (rc != ORDER_PAY_PAID || !charged)
+		db_rollback();	/* nothing changed, or something failed: end the transaction */
+	json_object_put(locked);
+	if (duplicate) {
+		/* Another request paid it first (a double click): the order as it is now. */
+		if (order_get(id, user, row) == 0 && order_status_is(*row, "paid"))
+			return ORDER_PAY_PAID;
+		json_object_put(*row);
+		*row = NULL;
+		log_err("order %lld: a payment exists but the order is not paid", id);
+	}
+	return rc;
+}
+
+enum order_pay
+order_pay(long long id, long long user, struct json_object **row)
+{
+	enum order_pay rc;
+	int deadlock, tries = 0;
+
+	do
+		rc = order_pay_once(id, user, row, &deadlock);
+	while (rc == ORDER_PAY_FAILED && deadlock && ++tries < ORDER_PAY_TRIES);
+	return rc;
 }

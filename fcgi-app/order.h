@@ -72,4 +72,37 @@ int order_sweep(void);
  */
 int outbox_retry_pass(void);
 
+/* ---- the buyer's side ---- */
+
+struct json_object;
+
+/*
+ * The rows below are objects with id, activity_id, title (null when the sale is gone), status,
+ * amount_cents, created_at, pay_deadline, paid_at, cancelled_at, cancel_reason (times in epoch
+ * ms) and overdue (the deadline has passed). Every lookup is by id AND user, so another user's
+ * order reads exactly like one that does not exist.
+ */
+/* The user's orders, newest first, at most 500: 0 (*rows a new array), -1 MySQL failed. */
+int order_list(long long user, struct json_object **rows);
+/* One order of the user: 0 found (*row new), 1 no such order, -1 MySQL failed. */
+int order_get(long long id, long long user, struct json_object **row);
+/* Whether a row's status is status. */
+int order_status_is(struct json_object *row, const char *status);
+
+enum order_pay {
+	ORDER_PAY_PAID,		/* paid now, or before (nothing charged twice); *row is the order */
+	ORDER_PAY_ABSENT,	/* no such order of this user */
+	ORDER_PAY_CANCELLED,	/* cancelled: it can no longer be paid */
+	ORDER_PAY_CLOSED,	/* unpaid, but its payment window closed (being cancelled) */
+	ORDER_PAY_FAILED,	/* MySQL failed: nothing was charged */
+};
+
+/*
+ * Pays an order through the simulated gateway, in one transaction: the row lock settles a pay
+ * racing a cancel, the order is read back before COMMIT (the answer never depends on a read
+ * after the payment is final), a deadlock runs it again, and a payment that raced this one
+ * (a double click) answers the order as paid. *row (new) on ORDER_PAY_PAID, else NULL.
+ */
+enum order_pay order_pay(long long id, long long user, struct json_object **row);
+
 #endif

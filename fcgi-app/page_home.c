@@ -4,7 +4,6 @@
 #include "activity.h"
 #include "app.h"
 #include "clock.h"
-#include "db.h"
 #include "pages.h"
 #include "resp.h"
 
@@ -15,8 +14,8 @@ page_home(struct req *req, struct resp *resp)
 	long long now = clock_wall_ms();
 	int status;
 
-	if (db_select_json(ACTIVITY_LIST_SQL, &rows, "") != 0) {
-		status = app_unavailable(req, resp, "database");
+	if (activity_list(&rows) != 0) {
+		status = app_unavailable(req, resp, BACKEND_MYSQL);
 		goto out;
 	}
 	for (size_t i = 0; i < json_object_array_length(rows); i++)

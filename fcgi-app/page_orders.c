@@ -8,71 +8,30 @@
 #include <time.h>
 
 #include <json-c/json.h>
-#include <sodium.h>
 
 #include "activity.h"
 #include "app.h"
 #include "db.h"
-#include "log.h"
+#include "order.h"
 #include "pages.h"
 #include "req.h"
 #include "resp.h"
 #include "session.h"
 
-/* The order columns, with the sale's title (a plain read: no lock on the hot activity row). */
-#define ORDERS_COLUMNS "o.id, o.activity_id, a.title, o.status, o.amount_cents, o.created_at," \
-	" o.pay_deadline, o.paid_at, o.cancelled_at, o.cancel_reason," \
-	" o.pay_deadline <= UTC_TIMESTAMP(3) AS overdue" \
-	" FROM orders o LEFT JOIN activities a ON a.id = o.activity_id"
-
-static const char orders_list_sql[] = "SELECT " ORDERS_COLUMNS
-	" WHERE o.user_id = ? ORDER BY o.created_at DESC, o.id DESC LIMIT 500";
-static const char orders_one_sql[] = "SELECT " ORDERS_COLUMNS
-	" WHERE o.id = ? AND o.user_id = ?";
-/* The pay transaction's first step: the row lock that settles a pay racing a cancel. */
-static const char orders_lock_sql[] = "SELECT status, amount_cents,"
-	" pay_deadline <= UTC_TIMESTAMP(3) AS overdue FROM orders"
-	" WHERE id = ? AND user_id = ? FOR UPDATE";
-static const char orders_payment_sql[] = "INSERT INTO payments (order_id, amount_cents, gateway,"
-	" gateway_ref) VALUES (?, ?, 'fake', ?)";
-static const char orders_paid_sql[] = "UPDATE orders SET status = 'paid',"
-	" paid_at = UTC_TIMESTAMP(3) WHERE id = ? AND status = 'unpaid'";
-
-#define ORDERS_PAY_TRIES 3	/* a deadlock (1213) runs the whole transaction again */
-
 static int
 orders_is(struct json_object *o, const char *status)
 {
-	const char *s = db_field_str(o, "status", NULL);
-	return s != NULL && strcmp(s, status) == 0;
+	return order_status_is(o, status);
 }
 
 /* The order of the path's :id: 0 with *id set, -1 when the id is malformed. */
 static int
 orders_parse_id(struct req *req, long long *id)
 {
-	return activity_parse_id(req_path_param(req, "id"), id);
+	return req_path_id(req, "id", id);
 }
 
-/* The caller's order id as a row of ORDERS_COLUMNS: 0 found (*row new), 1 absent, -1 failure. */
-static int
-orders_load(long long id, long long user, struct json_object **row)
-{
-	struct json_object *rows = NULL;
-	int rc = 1;
-
-	*row = NULL;
-	if (db_select_json(orders_one_sql, &rows, "ii", id, user) != 0)
-		return -1;
-	if (json_object_array_length(rows) == 1) {
-		*row = json_object_get(json_object_array_get_idx(rows, 0));
-		rc = 0;
-	}
-	json_object_put(rows);
-	return rc;
-}
-
-/* The API.md order object O (a new object) from a row of ORDERS_COLUMNS. */
+/* The API.md order object O (a new object) from an order row (order.h). */
 static struct json_object *
 orders_api(struct json_object *row)
 {
@@ -127,7 +86,7 @@ orders_time(struct json_object *row, const char *key, const char *prefix)
 	json_object_object_add(row, name, json_object_new_string(iso));
 }
 
-/* Adds the page-only fields to a row of ORDERS_COLUMNS: labels and preformatted values. */
+/* Adds the page-only fields to an order row (order.h): labels and preformatted values. */
 static void
 orders_decorate(struct json_object *row)
 {
@@ -167,8 +126,8 @@ api_orders(struct req *req, struct resp *resp)
 	struct json_object *rows = NULL, *out = NULL, *list;
 	int status;
 
-	if (db_select_json(orders_list_sql, &rows, "i", req->auth->user_id) != 0) {
-		status = app_unavailable(req, resp, "database");
+	if (order_list(req->auth->user_id, &rows) != 0) {
+		status = app_unavailable(req, resp, BACKEND_MYSQL);
 		goto out;
 	}
 	out = json_object_new_object();
@@ -193,8 +152,8 @@ api_order(struct req *req, struct resp *resp)
 
 	if (orders_parse_id(req, &id) != 0)
 		return app_fail(req, resp, 404, "not_found", "No such order.");
-	if ((rc = orders_load(id, req->auth->user_id, &row)) < 0)
-		status = app_unavailable(req, resp, "database");
+	if ((rc = order_get(id, req->auth->user_id, &row)) < 0)
+		status = app_unavailable(req, resp, BACKEND_MYSQL);
 	else if (rc > 0)
 		status = app_fail(req, resp, 404, "not_found", "No such order.");
 	else
@@ -203,131 +162,33 @@ api_order(struct req *req, struct resp *resp)
 	return status;
 }
 
-enum orders_pay {
-	PAY_PAID,		/* paid now, or paid before (nothing charged again); *row set */
-	PAY_ABSENT,		/* no such order of this user */
-	PAY_CANCELLED,
-	PAY_CLOSED,		/* unpaid, but the deadline passed */
-	PAY_DUPLICATE,		/* the payment insert met a payment already there (1062) */
-	PAY_DEADLOCK,		/* 1213: nothing happened, run it again */
-	PAY_FAILED,		/* the database failed: nothing happened */
-};
-
-/*
- * One run of the pay transaction: lock the order row, check it, charge (the fake gateway) and
- * mark it paid, and read the order back before COMMIT so the answer never depends on a read
- * after the payment is final. Whatever does not reach COMMIT is rolled back.
- */
-static enum orders_pay
-orders_pay_once(long long id, long long user, struct json_object **row)
-{
-	struct json_object *rows = NULL, *locked;
-	unsigned char raw[16];
-	char ref[sizeof raw * 2 + 1];
-	unsigned long long changed = 0;
-	enum orders_pay rc = PAY_FAILED;
-	int charged = 0;
-	unsigned err;
-
-	*row = NULL;
-	if (db_begin() != 0)
-		goto out;
-	if (db_select_json(orders_lock_sql, &rows, "ii", id, user) != 0)
-		goto out;
-	if (json_object_array_length(rows) == 0) {
-		rc = PAY_ABSENT;
-		goto out;
-	}
-	locked = json_object_array_get_idx(rows, 0);
-	if (orders_is(locked, "cancelled")) {
-		rc = PAY_CANCELLED;
-		goto out;
-	}
-	if (orders_is(locked, "unpaid")) {
-		if (db_field_int(locked, "overdue")) {
-			/* The timeout job cancels it and gives the unit back. */
-			rc = PAY_CLOSED;
-			goto out;
-		}
-		randombytes_buf(raw, sizeof raw);
-		sodium_bin2hex(ref, sizeof ref, raw, sizeof raw);
-		if (db_exec(orders_payment_sql, NULL, NULL, "iis", id,
-		    db_field_int(locked, "amount_cents"), ref) != 0) {
-			if (db_last_errno() == 1062)
-				rc = PAY_DUPLICATE;
-			goto out;
-		}
-		if (db_exec(orders_paid_sql, &changed, NULL, "i", id) != 0)
-			goto out;
-		if (changed != 1) {
-			/* Cannot happen under the row lock; never charge without the order. */
-			log_err("order %lld: locked unpaid, but the paid update changed %llu rows",
-			    id, changed);
-			goto out;
-		}
-		charged = 1;
-	}
-	if (orders_load(id, user, row) != 0)
-		goto out;
-	/* A COMMIT lost with the connection may have landed: paying again then answers paid. */
-	if (charged && db_commit() != 0)
-		goto out;
-	rc = PAY_PAID;
-out:
-	err = db_last_errno();
-	if (rc != PAY_PAID) {
-		json_object_put(*row);
-		*row = NULL;
-		if (rc == PAY_FAILED && err == 1213)
-			rc = PAY_DEADLOCK;
-	}
-	if (rc != PAY_PAID || !charged)
-		db_rollback();	/* nothing changed, or something failed: end the transaction */
-	json_object_put(rows);
-	return rc;
-}
-
 int
 api_order_pay(struct req *req, struct resp *resp)
 {
 	struct json_object *row = NULL;
-	long long id, user = req->auth->user_id;
-	enum orders_pay rc;
-	int status, tries = 0;
+	long long id;
+	int status;
 
 	if (orders_parse_id(req, &id) != 0)
 		return app_fail(req, resp, 404, "not_found", "No such order.");
-	do
-		rc = orders_pay_once(id, user, &row);
-	while (rc == PAY_DEADLOCK && ++tries < ORDERS_PAY_TRIES);
-	switch (rc) {
-	case PAY_PAID:
+	switch (order_pay(id, req->auth->user_id, &row)) {
+	case ORDER_PAY_PAID:
 		status = orders_answer(resp, row);
 		break;
-	case PAY_ABSENT:
+	case ORDER_PAY_ABSENT:
 		status = app_fail(req, resp, 404, "not_found", "No such order.");
 		break;
-	case PAY_CANCELLED:
+	case ORDER_PAY_CANCELLED:
 		status = app_fail(req, resp, 409, "order_cancelled",
 		    "This order was cancelled; it can no longer be paid.");
 		break;
-	case PAY_CLOSED:
+	case ORDER_PAY_CLOSED:
 		status = app_fail(req, resp, 409, "order_cancelled",
 		    "The payment window closed; this order is being cancelled.");
 		break;
-	case PAY_DUPLICATE:
-		/* Another request paid it first (a double click): answer the order as it is now. */
-		if (orders_load(id, user, &row) == 0 && orders_is(row, "paid")) {
-			status = orders_answer(resp, row);
-			break;
-		}
-		log_err("order %lld: a payment exists but the order is not paid", id);
-		status = app_unavailable(req, resp, "database");
-		break;
-	case PAY_DEADLOCK:
-	case PAY_FAILED:
+	case ORDER_PAY_FAILED:
 	default:
-		status = app_unavailable(req, resp, "database");
+		status = app_unavailable(req, resp, BACKEND_MYSQL);
 		break;
 	}
 	json_object_put(row);
@@ -340,8 +201,8 @@ page_orders(struct req *req, struct resp *resp)
 	struct json_object *rows = NULL, *data = NULL;
 	int status;
 
-	if (db_select_json(orders_list_sql, &rows, "i", req->auth->user_id) != 0) {
-		status = app_unavailable(req, resp, "database");
+	if (order_list(req->auth->user_id, &rows) != 0) {
+		status = app_unavailable(req, resp, BACKEND_MYSQL);
 		goto out;
 	}
 	for (size_t i = 0; i < json_object_array_length(rows); i++)
@@ -368,8 +229,8 @@ page_order(struct req *req, struct resp *resp)
 
 	if (orders_parse_id(req, &id) != 0)
 		return app_fail(req, resp, 404, "not_found", "No such order.");
-	if ((rc = orders_load(id, req->auth->user_id, &row)) < 0) {
-		status = app_unavailable(req, resp, "database");
+	if ((rc = order_get(id, req->auth->user_id, &row)) < 0) {
+		status = app_unavailable(req, resp, BACKEND_MYSQL);
 		goto out;
 	}
 	if (rc > 0) {

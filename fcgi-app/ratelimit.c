@@ -59,3 +59,28 @@ ratelimit_peek(const char *key)
 	freeReplyObject(r);
 	return n;
 }
+
+static void
+ratelimit_key(char *key, size_t size, const char *what, const char *who)
+{
+	snprintf(key, size, "rl:%s:%.64s", what, who);
+}
+
+int
+ratelimit_count(const char *what, const char *who, long limit, long window_s,
+    long *retry_after)
+{
+	char key[128];
+
+	ratelimit_key(key, sizeof key, what, who);
+	return ratelimit_hit(key, limit, window_s, retry_after);
+}
+
+long
+ratelimit_count_peek(const char *what, const char *who)
+{
+	char key[128];
+
+	ratelimit_key(key, sizeof key, what, who);
+	return ratelimit_peek(key);
+}

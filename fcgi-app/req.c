@@ -340,3 +340,26 @@ req_parse(struct req *r, struct arena *a, char **env, req_read_fn readfn, void *
 	}
 	return 0;
 }
+
+
+int
+req_parse_id(const char *s, long long *id)
+{
+	long long v = 0;
+
+	if (s == NULL || *s < '1' || *s > '9')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || v > (9007199254740991LL - 9) / 10)
+			return -1;	/* not a digit, or beyond what JSON numbers hold exactly */
+		v = v * 10 + (*s - '0');
+	}
+	*id = v;
+	return 0;
+}
+
+int
+req_path_id(const struct req *r, const char *name, long long *id)
+{
+	return req_parse_id(req_path_param(r, name), id);
+}

@@ -77,6 +77,11 @@ const char *req_header(const struct req *r, const char *name);
 /* A body parameter, else a query parameter, or NULL. */
 const char *req_param(const struct req *r, const char *key);
 const char *req_cookie(const struct req *r, const char *name);
+/* Parses a decimal id ("12", of a sale, an order...); 0 ok, -1 when it is not a positive
+ * integer a JSON number holds exactly. */
+int req_parse_id(const char *s, long long *id);
+/* The same on the path parameter name. */
+int req_path_id(const struct req *r, const char *name, long long *id);
 const char *req_path_param(const struct req *r, const char *name);
 
 #endif

@@ -11,6 +11,7 @@ enum route_flags {
 	R_CSRF = 2,		/* cookie-authenticated POSTs need the CSRF token */
 	R_ADMIN = 4,		/* role admin */
 	R_API = 8,		/* errors answer in JSON even outside /api/ */
+	R_OPTIONAL = 16,	/* with ?optional=1, nobody logged in is {"user":null}, not 401 */
 };
 
 /* A handler renders into resp and returns the HTTP status. */

@@ -26,7 +26,7 @@ static const struct route routes[] = {
 	    "/api/login" },
 	{ REQ_POST,	"/api/logout",				api_logout,		R_AUTH | R_CSRF,
 	    "/api/logout" },
-	{ REQ_GET,	"/api/me",				api_me,			R_AUTH,
+	{ REQ_GET,	"/api/me",				api_me,			R_AUTH | R_OPTIONAL,
 	    "/api/me" },
 	{ REQ_POST,	"/api/mobile/login",			api_mobile_login,	0,
 	    "/api/mobile/login" },

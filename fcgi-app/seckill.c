@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "buf.h"
+#include "activity.h"
 #include "clock.h"
 #include "conf.h"
 #include "db.h"
@@ -146,25 +147,22 @@ static int
 seckill_activity_read(long long id, struct seckill_activity *out)
 {
 	unsigned slot = (unsigned)(id % SK_CACHE);
-	struct json_object *rows = NULL, *row;
+	struct json_object *row = NULL;
 	struct seckill_activity a;
-	int rc = 1;
+	int rc;
 
-	if (db_select_json("SELECT id, title, price_cents, stock_total, starts_at, ends_at"
-	    " FROM activities WHERE id = ?", &rows, "i", id) != 0)
+	if ((rc = activity_load(id, &row)) < 0)
 		return -1;
 	memset(&a, 0, sizeof a);
 	a.id = id;
-	if (json_object_array_length(rows) == 1) {
-		row = json_object_array_get_idx(rows, 0);
+	if (rc == 0) {
 		snprintf(a.title, sizeof a.title, "%s", db_field_str(row, "title", ""));
 		a.price_cents = db_field_int(row, "price_cents");
 		a.stock_total = db_field_int(row, "stock_total");
 		a.starts_ms = db_field_int(row, "starts_at");
 		a.ends_ms = db_field_int(row, "ends_at");
-		rc = 0;
 	}
-	json_object_put(rows);
+	json_object_put(row);
 	pthread_mutex_lock(&sk_acts_lock);
 	sk_acts[slot].a = a;
 	sk_acts[slot].read_at = clock_mono_ms();
@@ -720,7 +718,7 @@ sk_settle_outbox(const char *ref, long long activity, long long user, const char
 	    " VALUES (?, ?, ?, ?, 'void', 'the buy lost its reply before the row was written')",
 	    NULL, NULL, "siis", ref, activity, user, payload) == 0)
 		return 1;
-	if (db_last_errno() != 1062)
+	if (db_last_errno() != DB_ER_DUP_ENTRY)
 		return -1;
 	if (db_select_json("SELECT status FROM outbox WHERE id = ?", &rows, "s", ref) == 0 &&
 	    json_object_array_length(rows) == 1)

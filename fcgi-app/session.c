@@ -475,12 +475,12 @@ session_feed_read(void)
 	if (rc != 0)
 		return -1;
 	for (size_t i = 0; i < json_object_array_length(rows); i++) {
-		struct json_object *row = json_object_array_get_idx(rows, i), *v;
+		struct json_object *row = json_object_array_get_idx(rows, i);
+		size_t len;
+		const char *hash = db_field_bytes(row, "token_hash", &len);
 
-		if (json_object_object_get_ex(row, "token_hash", &v) &&
-		    json_object_get_string_len(v) == SESSION_HASH_LEN)
-			session_forget((const unsigned char *)json_object_get_string(v),
-			    db_field_int(row, "expires_at"));
+		if (hash != NULL && len == SESSION_HASH_LEN)
+			session_forget((const unsigned char *)hash, db_field_int(row, "expires_at"));
 	}
 	json_object_put(rows);
 	revoke_compact(r);
@@ -718,4 +718,31 @@ session_csrf_ok(const struct req *req, const struct auth *a)
 		sent = req_param(req, "csrf");
 	return sent != NULL && a->csrf[0] != '\0' && strlen(sent) == strlen(a->csrf) &&
 	    sodium_memcmp(sent, a->csrf, strlen(a->csrf)) == 0;
+}
+
+int
+session_revoke_device(long long user, const char *device_id)
+{
+	struct json_object *old = NULL;
+
+	if (db_select_json("SELECT token_hash, expires_at FROM sessions WHERE user_id = ?"
+	    " AND kind = 'mobile' AND device_id = ? AND revoked_at IS NULL", &old, "is", user,
+	    device_id) != 0)
+		return -1;
+	if (db_exec("UPDATE sessions SET revoked_at = UTC_TIMESTAMP(3) WHERE user_id = ?"
+	    " AND kind = 'mobile' AND device_id = ? AND revoked_at IS NULL", NULL, NULL, "is", user,
+	    device_id) != 0) {
+		json_object_put(old);
+		return -1;
+	}
+	for (size_t i = 0; i < json_object_array_length(old); i++) {
+		struct json_object *row = json_object_array_get_idx(old, i);
+		size_t len;
+		const char *hash = db_field_bytes(row, "token_hash", &len);
+
+		if (hash != NULL && len == SESSION_HASH_LEN)
+			session_forget((const unsigned char *)hash, db_field_int(row, "expires_at"));
+	}
+	json_object_put(old);
+	return 0;
 }

@@ -80,6 +80,9 @@ int session_revoke(const unsigned char hash[SESSION_HASH_LEN], long long until_m
  * now on. until_ms is when the token expires anyway (0: not known, keep it a session lifetime).
  */
 void session_forget(const unsigned char hash[SESSION_HASH_LEN], long long until_ms);
+/* Ends the user's live mobile sessions of that device (a new login on it), in MySQL and in
+ * every worker's revocation set. 0, -1 MySQL failed. */
+int session_revoke_device(long long user, const char *device_id);
 /* 1 when a cookie-authenticated request carries the session's CSRF token. */
 int session_csrf_ok(const struct req *req, const struct auth *a);
 

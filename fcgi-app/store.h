@@ -1,5 +1,6 @@
 /*
- * The process's Redis connection (hiredis): opened on first use after the fork, dropped on any
+ * The thread's Redis connection (hiredis; one per thread, as db.c's and mq.c's, so the worker's
+ * threads never share one): opened on first use after the fork, dropped on any
  * error and re-opened on a later call, but not more often than backend.retry_ms, so a dead
  * Redis costs a request one fast 503 instead of a connect timeout each.
  */

@@ -5,11 +5,15 @@
  *   users gen --count N --prefix P --out FILE
  *   reconcile [--repair] [ID]
  *   keys rotate | keys list
+ *   migrate [--dir DIR]
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +31,12 @@
 #include "seckill.h"
 #include "session.h"
 #include "store.h"
+
+/* Where `make install` puts sql/ (schema.sql and migrations/); the Makefile defines it. */
+#ifndef SK_PKGDATADIR
+#define SK_PKGDATADIR "/usr/share/seckill"
+#endif
+#define ADMIN_SQL_DIR SK_PKGDATADIR "/sql"
 
 static void
 admin_usage(FILE *out)
@@ -46,6 +56,9 @@ admin_usage(FILE *out)
 	    "  keys rotate          sign new session tokens with a new key; tokens signed with\n"
 	    "                       the keys before stay valid until they expire\n"
 	    "  keys list            the live signing keys\n"
+	    "  migrate [--dir DIR]  apply DIR/schema.sql to an empty database, then each of\n"
+	    "                       DIR/migrations/NNN-*.sql not applied yet, in order, and\n"
+	    "                       record them in schema_migrations [DIR: " ADMIN_SQL_DIR "]\n"
 	    "Configuration: $SECKILL_CONF and SECKILL_<SECTION>_<KEY> variables.\n");
 }
 
@@ -426,6 +439,304 @@ admin_reconcile(int argc, char **argv)
 	return rc;
 }
 
+/*
+ * migrate: the schema's history is the table schema_migrations, one row per file applied,
+ * named by the file without ".sql" ("000-schema" for schema.sql, migration 0), as the stack
+ * script recorded them before this command existed. schema.sql is applied only to a database
+ * that holds no table yet; then each DIR/migrations/NNN-*.sql not recorded, in order of name.
+ */
+#define ADMIN_VERSION_MAX 64	/* schema_migrations.version */
+#define ADMIN_SCHEMA_VERSION "000-schema"
+
+struct admin_migration {
+	char version[ADMIN_VERSION_MAX + 1];
+	char path[4096];
+};
+
+static int
+admin_migration_file(const struct dirent *d)
+{
+	return fnmatch("[0-9][0-9][0-9]-*.sql", d->d_name, 0) == 0;
+}
+
+static int
+admin_name_cmp(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Sets m to the file name under dir; -1 (printed) when it is too long. */
+static int
+admin_migration_set(struct admin_migration *m, const char *dir, const char *name,
+    const char *version)
+{
+	size_t n = strlen(version);
+
+	if (n > ADMIN_VERSION_MAX) {
+		fprintf(stderr, "seckill-admin: migrate: %s/%s: the name without .sql is longer "
+		    "than %d characters (schema_migrations.version)\n", dir, name, ADMIN_VERSION_MAX);
+		return -1;
+	}
+	memcpy(m->version, version, n + 1);
+	if ((size_t)snprintf(m->path, sizeof m->path, "%s/%s", dir, name) >= sizeof m->path) {
+		fprintf(stderr, "seckill-admin: migrate: %s/%s: path too long\n", dir, name);
+		return -1;
+	}
+	return 0;
+}
+
+/* The files of dir, migration 0 first; *out (the caller frees it) gets *n of them. 0, or -1
+ * (printed). */
+static int
+admin_migrations_list(const char *dir, struct admin_migration **out, int *n)
+{
+	struct admin_migration *ms = NULL;
+	struct dirent **names = NULL;
+	struct stat st;
+	char sub[4096], version[256];
+	int k, rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	snprintf(sub, sizeof sub, "%s/schema.sql", dir);
+	errno = 0;
+	if (stat(sub, &st) != 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "seckill-admin: migrate: %s: %s (--dir names the folder that holds "
+		    "schema.sql and migrations/)\n", sub, errno ? strerror(errno) : "not a file");
+		return -1;
+	}
+	snprintf(sub, sizeof sub, "%s/migrations", dir);
+	if ((k = scandir(sub, &names, admin_migration_file, admin_name_cmp)) < 0) {
+		fprintf(stderr, "seckill-admin: migrate: %s: %s (--dir names the folder that holds "
+		    "schema.sql and migrations/)\n", sub, strerror(errno));
+		return -1;
+	}
+	ms = calloc((size_t)k + 1, sizeof *ms);
+	if (ms == NULL || admin_migration_set(&ms[0], dir, "schema.sql", ADMIN_SCHEMA_VERSION) != 0)
+		goto out;
+	*n = 1;
+	for (int i = 0; i < k; i++) {
+		const char *name = names[i]->d_name;
+		struct admin_migration *m = &ms[*n];
+
+		snprintf(version, sizeof version, "%.*s", (int)(strlen(name) - 4), name);
+		if (admin_migration_set(m, sub, name, version) != 0)
+			goto out;
+		if (stat(m->path, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (strncmp(name, "000", 3) == 0) {
+			fprintf(stderr, "seckill-admin: migrate: %s: number 000 is schema.sql's; number "
+			    "migrations from 001\n", m->path);
+			goto out;
+		}
+		if (strncmp(name, ms[*n - 1].version, 3) == 0) {
+			fprintf(stderr, "seckill-admin: migrate: %s and %s have the same number\n",
+			    ms[*n - 1].path, m->path);
+			goto out;
+		}
+		(*n)++;
+	}
+	*out = ms;
+	ms = NULL;
+	rc = 0;
+out:
+	for (int i = 0; i < k; i++)
+		free(names[i]);
+	free(names);
+	free(ms);
+	if (rc != 0)
+		*n = 0;
+	return rc;
+}
+
+/* 1 when rows (from SELECT version FROM schema_migrations) hold version. */
+static int
+admin_recorded(struct json_object *rows, const char *version)
+{
+	for (size_t i = 0; i < json_object_array_length(rows); i++)
+		if (strcmp(db_field_str(json_object_array_get_idx(rows, i), "version", ""),
+		    version) == 0)
+			return 1;
+	return 0;
+}
+
+/* Runs every statement of one file on the process's connection. 0, or -1 (printed). */
+static int
+admin_migration_run(const struct admin_migration *mg)
+{
+	struct buf text;
+	char chunk[8192];
+	size_t got;
+	MYSQL *m;
+	MYSQL_RES *res;
+	FILE *f;
+	int st, stmt = 1, rc = -1, blank = 1;
+
+	buf_init(&text);
+	if ((f = fopen(mg->path, "r")) == NULL) {
+		fprintf(stderr, "seckill-admin: migrate: %s: %s\n", mg->path, strerror(errno));
+		goto out;
+	}
+	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_add(&text, chunk, got);
+	st = ferror(f);
+	fclose(f);
+	if (st) {
+		fprintf(stderr, "seckill-admin: migrate: %s: read error\n", mg->path);
+		goto out;
+	}
+	for (size_t i = 0; i < text.len && blank; i++)
+		blank = strchr(" \t\r\n", text.data[i]) != NULL;
+	if (blank) {
+		fprintf(stderr, "seckill-admin: migrate: %s is empty\n", mg->path);
+		goto out;
+	}
+	if ((m = db_get()) == NULL) {
+		fprintf(stderr, "seckill-admin: migrate: MySQL unreachable\n");
+		goto out;
+	}
+	/* The file as it is, its statements one after the other, as the mariadb client runs it. */
+	if (mysql_set_server_option(m, MYSQL_OPTION_MULTI_STATEMENTS_ON) != 0) {
+		fprintf(stderr, "seckill-admin: migrate: MySQL: %s\n", mysql_error(m));
+		goto out;
+	}
+	st = mysql_real_query(m, text.data, text.len) != 0;
+	while (st == 0) {
+		if ((res = mysql_store_result(m)) != NULL)
+			mysql_free_result(res);
+		else if (mysql_field_count(m) != 0)
+			break;
+		if ((st = mysql_next_result(m)) >= 0)
+			stmt++;	/* the next statement's result, or its error */
+	}
+	if (st >= 0) {
+		fprintf(stderr, "seckill-admin: migrate: %s failed at its statement %d: %s (MySQL "
+		    "error %u); the statements before it took effect and stay (DDL cannot be rolled "
+		    "back): fix the cause and run migrate again\n", mg->path, stmt, mysql_error(m),
+		    mysql_errno(m));
+		db_drop();
+		goto out;
+	}
+	mysql_set_server_option(m, MYSQL_OPTION_MULTI_STATEMENTS_OFF);
+	rc = 0;
+out:
+	buf_free(&text);
+	return rc;
+}
+
+static int
+admin_migrate(int argc, char **argv)
+{
+	const char *dir = ADMIN_SQL_DIR;
+	struct admin_migration *ms = NULL;
+	struct json_object *rows = NULL, *lock = NULL, *held = NULL;
+	long long tables;
+	int n = 0, applied = 0, rc = 1;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc && *argv[i + 1] != '\0') {
+			dir = argv[++i];
+		} else {
+			fprintf(stderr, "seckill-admin: migrate takes only --dir DIR (the folder with "
+			    "schema.sql and migrations/)\n");
+			return 2;
+		}
+	}
+	if (admin_migrations_list(dir, &ms, &n) != 0)
+		return 1;
+	/* A migration on a large table may take minutes: no 2-second read timeout here. */
+	conf.mysql_timeout = 3600;
+	if (db_get() == NULL) {
+		fprintf(stderr, "seckill-admin: migrate: cannot connect to MySQL %s:%ld as %s, "
+		    "database %s (mysql.* in the configuration)\n", conf.mysql_host, conf.mysql_port,
+		    conf.mysql_user, conf.mysql_database);
+		goto out;
+	}
+	/* One migrate at a time per database (two hosts deploying at once wait for each other). */
+	if (db_select_json("SELECT GET_LOCK(CONCAT('seckill-migrate.', DATABASE()), 60) AS got",
+	    &lock, "") != 0 || json_object_array_length(lock) != 1 ||
+	    db_field_int(json_object_array_get_idx(lock, 0), "got") != 1) {
+		fprintf(stderr, "seckill-admin: migrate: another migrate of database %s has been "
+		    "running for 60 s (or MySQL failed)\n", conf.mysql_database);
+		goto out;
+	}
+	/* What the database holds, before anything is written to it. */
+	if (db_select_json("SELECT COUNT(IF(TABLE_NAME <> 'schema_migrations', 1, NULL)) AS tables,"
+	    " COUNT(IF(TABLE_NAME = 'schema_migrations', 1, NULL)) AS history"
+	    " FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()", &held, "") != 0) {
+		fprintf(stderr, "seckill-admin: migrate: cannot list the tables of database %s: %s\n",
+		    conf.mysql_database, db_last_error());
+		goto out;
+	}
+	tables = db_field_int(json_object_array_get_idx(held, 0), "tables");
+	if (db_field_int(json_object_array_get_idx(held, 0), "history") > 0 &&
+	    db_select_json("SELECT version FROM schema_migrations ORDER BY version", &rows,
+	    "") != 0) {
+		fprintf(stderr, "seckill-admin: migrate: cannot read schema_migrations in database "
+		    "%s: %s\n", conf.mysql_database, db_last_error());
+		goto out;
+	}
+	if (rows == NULL)
+		rows = json_object_new_array();
+	if (!admin_recorded(rows, ADMIN_SCHEMA_VERSION) && tables > 0) {
+		fprintf(stderr, "seckill-admin: migrate: database %s holds %lld table%s but "
+		    "schema_migrations has no " ADMIN_SCHEMA_VERSION " (%s): it was not made by "
+		    "migrate, and schema.sql goes only into an empty database; nothing was changed. "
+		    "Point mysql.database at an empty one; or, if this one holds the seckill schema "
+		    "loaded by hand, record what it holds first (INSERT INTO schema_migrations VALUES "
+		    "('" ADMIN_SCHEMA_VERSION "', UTC_TIMESTAMP()), and a row for each migration in "
+		    "it)\n", conf.mysql_database, tables, tables == 1 ? "" : "s", ms[0].path);
+		goto out;
+	}
+	if (db_exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+	    " version VARCHAR(64) NOT NULL PRIMARY KEY, applied_at DATETIME NOT NULL"
+	    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4", NULL, NULL, "") != 0) {
+		fprintf(stderr, "seckill-admin: migrate: cannot create schema_migrations in database "
+		    "%s: %s\n", conf.mysql_database, db_last_error());
+		goto out;
+	}
+	for (size_t i = 0; i < json_object_array_length(rows); i++) {
+		const char *v = db_field_str(json_object_array_get_idx(rows, i), "version", "");
+		int known = 0;
+		for (int j = 0; j < n && !known; j++)
+			known = strcmp(ms[j].version, v) == 0;
+		if (!known)
+			fprintf(stderr, "seckill-admin: migrate: note: %s is recorded as applied but "
+			    "is not in %s (made by a newer release?)\n", v, dir);
+	}
+	for (int i = 0; i < n; i++) {
+		long long t0 = clock_mono_ms();
+
+		if (admin_recorded(rows, ms[i].version))
+			continue;
+		if (admin_migration_run(&ms[i]) != 0)
+			goto out;
+		if (db_exec("INSERT INTO schema_migrations (version, applied_at)"
+		    " VALUES (?, UTC_TIMESTAMP())", NULL, NULL, "s", ms[i].version) != 0) {
+			fprintf(stderr, "seckill-admin: migrate: %s took effect but recording it in "
+			    "schema_migrations failed: %s\n", ms[i].version, db_last_error());
+			goto out;
+		}
+		printf("applied %s (%s) in %.1f s\n", ms[i].version, ms[i].path,
+		    (double)(clock_mono_ms() - t0) / 1000);
+		fflush(stdout);
+		applied++;
+	}
+	if (applied == 0)
+		printf("schema up to date at %s: nothing to apply (all %d in %s applied before)\n",
+		    ms[n - 1].version, n, dir);
+	else
+		printf("%d migration%s applied; the schema is at %s\n", applied,
+		    applied == 1 ? "" : "s", ms[n - 1].version);
+	rc = 0;
+out:
+	json_object_put(held);
+	json_object_put(lock);
+	json_object_put(rows);
+	free(ms);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -459,6 +770,8 @@ main(int argc, char **argv)
 		rc = admin_users_gen(argc - 3, argv + 3);
 	else if (strcmp(argv[1], "keys") == 0)
 		rc = admin_keys(argc - 2, argv + 2);
+	else if (strcmp(argv[1], "migrate") == 0)
+		rc = admin_migrate(argc - 2, argv + 2);
 	else {
 		admin_usage(stderr);
 		rc = 2;

@@ -124,7 +124,7 @@ consumer_create(struct item *items, int n)
 			break;
 		}
 		/* A deadlock victim (a cancel on the same sale's row): at once; else MySQL is away. */
-		if (db_last_errno() == 1213 || db_last_errno() == 1205)
+		if (db_last_errno() == DB_ER_LOCK_DEADLOCK || db_last_errno() == DB_ER_LOCK_WAIT_TIMEOUT)
 			continue;
 		log_warn("a batch of %d: MySQL failed; retrying in a second", k);
 		job_sleep(1000);

@@ -1,6 +1,6 @@
 -- seckill schema (migration 0) for MariaDB 10.11, InnoDB, utf8mb4.
 --
--- Applied once by the stack script, then sql/migrations/NNN-*.sql in order.
+-- Applied once by seckill-admin migrate, then sql/migrations/NNN-*.sql in order.
 -- Every statement is CREATE TABLE IF NOT EXISTS, so loading it twice is harmless.
 -- Later changes go into a new migration file, never into an edit of this file
 -- on a database that already exists.

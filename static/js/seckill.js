@@ -238,7 +238,7 @@
   async function upgradeNav() {
     const ul = document.querySelector('.nav-links[data-auth="anon"]');
     if (!ul || !cookie('csrf')) return;
-    const res = await api('GET', '/api/me');
+    const res = await api('GET', '/api/me?optional=1');
     const user = res.status === 200 && res.data && res.data.user;
     if (!user || !user.username) return;
     for (const a of ul.querySelectorAll('a[href="/login"], a[href="/register"]')) {

@@ -50,7 +50,8 @@ stack() { bash "$SRCDIR/conf/stack.sh" "$@"; }
 sql() { mariadb -S "$RUN/mysql.sock" -uroot -N -B seckill -e "$1"; }
 rcli() { redis-cli -p "$SECKILL_REDIS_PORT" "$@"; }
 queue_depth() {
-	HOME=$RUN/rabbitmq/home /usr/lib/rabbitmq/bin/rabbitmqctl -q -n "sk${SECKILL_AMQP_PORT}@localhost" \
+	HOME=$RUN/rabbitmq/home RABBITMQ_CTL_ERL_ARGS="-dist_listen false" \
+		/usr/lib/rabbitmq/bin/rabbitmqctl -q -n "sk${SECKILL_AMQP_PORT}@localhost" \
 		list_queues name messages 2>/dev/null | awk -v q="$1" '$1 == q { print $2 }'
 }
 now_ms() { date +%s%3N; }

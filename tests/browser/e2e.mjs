@@ -382,6 +382,28 @@ async function main() {
     return `at ${new URL(pc.url()).pathname}, nav '${name}'`;
   }, { needs: ['qr-scan'], page: () => pc });
 
+  // A visitor whose session ended elsewhere (revoked, expired) still has its cookies: the cached
+  // pages' nav asks who is there and gets nobody, with no 401 on the console, and the stale
+  // cookies are dropped.
+  await step('stale-session', 'a visitor with an ended session sees the logged-out nav, no 401', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await ctx.addInitScript(CSP_HOOK);
+    const u = new URL(BASE);
+    await ctx.addCookies([
+      { name: 'sid', value: 'ended-session-token', domain: u.hostname, path: '/' },
+      { name: 'csrf', value: 'ended-session-csrf', domain: u.hostname, path: '/' }]);
+    const v = await newPage(ctx, 'stale');
+    for (const p of ['/', activityId ? '/activity/' + activityId : '/login']) {
+      await v.goto(BASE + p);
+      await v.waitForLoadState('networkidle');
+    }
+    if (await v.locator('.nav-user').count()) throw new Error('the nav shows a user');
+    if (!(await v.locator('a[href="/login"]').count())) throw new Error('no login link in the nav');
+    const left = (await ctx.cookies()).filter((c) => (c.name === 'sid' || c.name === 'csrf') && c.value);
+    if (left.length) throw new Error('cookies kept: ' + left.map((c) => c.name).join(', '));
+    return 'nav logged out, cookies dropped';
+  }, { needs: ['launch'] });
+
   // ---- 3. the console
   await step('console', 'no JS error, console error or CSP violation on any page', async () => {
     await sleep(300);   // late messages of the last pages

@@ -82,3 +82,33 @@ HOME=$SECKILL_RUN_DIR/rabbitmq/home /usr/lib/rabbitmq/bin/rabbitmqctl -n "sk${SE
 	close_all_connections "test" >/dev/null 2>&1
 if took=$(wait_status /healthz 200 10); then pass "healthz is 200 after the broker closed all connections (${took}s)"
 else fail "healthz is 200 after the broker closed all connections"; fi
+
+# RabbitMQ restarted by the stack script while every port of the CLI's default range
+# (35672-35682) is taken, as when SECKILL_AMQP_PORT=25672 puts the node's own distribution port
+# there: the script's rabbitmqctl listens on none, so the start still completes.
+rm -f "$SECKILL_RUN_DIR/held-ports"
+python3 -c '
+import socket, sys, time
+socks = []
+for p in range(35672, 35683):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); s.listen(1); socks.append(s)
+    except OSError:
+        pass
+open(sys.argv[1], "w").write("%d\n" % len(socks))
+time.sleep(120)
+' "$SECKILL_RUN_DIR/held-ports" &
+holder=$!
+wait_for 5 '[ -s "$SECKILL_RUN_DIR/held-ports" ]'
+rabbit_pid=$(pidof_part rabbitmq)
+kill "$rabbit_pid"
+wait_for 30 '! kill -0 "$rabbit_pid" 2>/dev/null'
+stack_start() { bash "$SECKILL_SRCDIR/conf/stack.sh" start >>"$SECKILL_RUN_DIR/restart.log" 2>&1; }
+ok "the stack script restarts RabbitMQ with the CLI's default ports all taken ($(cat "$SECKILL_RUN_DIR/held-ports") of 11 held here)" \
+	stack_start
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+ok "RabbitMQ runs again under a new pid" test "$(pidof_part rabbitmq)" != "$rabbit_pid"
+if took=$(wait_status /healthz 200 20); then pass "healthz is 200 after RabbitMQ restarted (${took}s)"
+else fail "healthz is 200 after RabbitMQ restarted"; fi

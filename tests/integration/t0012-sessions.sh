@@ -158,3 +158,17 @@ sql "UPDATE signing_keys SET expires_at = UTC_TIMESTAMP(3) WHERE kid = $((16#$ki
 sleep 6
 is "a token of a retired key is refused" "$(me "$old")" 401
 is "the new key's token still works" "$(me "$new")" 200
+
+# Who is there, asked by the nav of a cached page: ?optional=1 answers nobody as 200, and a
+# session that ended elsewhere loses its cookies; without it /api/me stays 401.
+http GET /api/me
+is "/api/me logged out is 401" "$STATUS" 401
+http GET "/api/me?optional=1"
+is "/api/me?optional=1 logged out is 200" "$STATUS" 200
+is "... with user null" "$(json '.user')" null
+http GET "/api/me?optional=1" -H "Authorization: Bearer $new"
+is "/api/me?optional=1 logged in names the user" "$(json '.user.username')" erin_t
+http GET "/api/me?optional=1" -H "Cookie: sid=ended-session; csrf=ended-csrf"
+is "an ended session asking is 200 too" "$STATUS" 200
+ok "... and its sid cookie is cleared" grep -qi '^set-cookie: sid=;' <<<"$HEADERS"
+ok "... and its csrf cookie is cleared" grep -qi '^set-cookie: csrf=;' <<<"$HEADERS"

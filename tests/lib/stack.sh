@@ -3,7 +3,8 @@ ADMIN=$SECKILL_BUILDDIR/jobs/seckill-admin
 rcli() { redis-cli -p "$SECKILL_REDIS_PORT" "$@"; }
 sql() { mariadb -S "$SECKILL_RUN_DIR/mysql.sock" -uroot -N -B seckill -e "$1"; }
 rmqctl() {
-	HOME=$SECKILL_RUN_DIR/rabbitmq/home /usr/lib/rabbitmq/bin/rabbitmqctl -q \
+	HOME=$SECKILL_RUN_DIR/rabbitmq/home RABBITMQ_CTL_ERL_ARGS="-dist_listen false" \
+		/usr/lib/rabbitmq/bin/rabbitmqctl -q \
 		-n "sk${SECKILL_AMQP_PORT}@localhost" "$@"
 }
 # queue_depth NAME: messages ready in a queue

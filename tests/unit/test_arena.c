@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "arena.h"
 #include "buf.h"
 #include "unit.h"
@@ -347,6 +349,57 @@ START_TEST(buf_binary)
 }
 END_TEST
 
+static int cleaned[4], order[4], norder;
+
+static void
+mark(void *p)
+{
+	int i = (int)(*(int *)p);
+	cleaned[i]++;
+	order[norder++] = i;
+}
+
+START_TEST(arena_cleanups_run_at_reset_newest_first)
+{
+	static int ids[3] = { 0, 1, 2 };
+
+	memset(cleaned, 0, sizeof cleaned);
+	norder = 0;
+	ck_assert_ptr_eq(arena_cleanup(&arena, mark, &ids[0]), &ids[0]);
+	for (int i = 0; i < 2000; i++)
+		arena_alloc(&arena, 100);	/* the records outlive new chunks */
+	arena_cleanup(&arena, mark, &ids[1]);
+	arena_cleanup(&arena, mark, &ids[2]);
+	ck_assert_ptr_null(arena_cleanup(&arena, mark, NULL));
+	ck_assert_int_eq(cleaned[0] + cleaned[1] + cleaned[2], 0);
+	arena_reset(&arena);
+	ck_assert_int_eq(norder, 3);
+	ck_assert_int_eq(order[0], 2);
+	ck_assert_int_eq(order[1], 1);
+	ck_assert_int_eq(order[2], 0);
+	/* once: a second reset runs nothing */
+	arena_reset(&arena);
+	ck_assert_int_eq(norder, 3);
+	/* and arena_free runs what is left */
+	arena_cleanup(&arena, mark, &ids[1]);
+	arena_free(&arena);
+	ck_assert_int_eq(cleaned[1], 2);
+	arena_init(&arena, 1024);
+}
+END_TEST
+
+START_TEST(arena_owns_json)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_get(o);				/* our own reference, to watch it */
+	ck_assert_ptr_eq(arena_json(&arena, o), o);
+	arena_reset(&arena);
+	/* the arena's reference is gone: ours is the last (put returns 1 when it frees) */
+	ck_assert_int_eq(json_object_put(o), 1);
+}
+END_TEST
+
 static Suite *
 arena_suite(void)
 {
@@ -369,6 +422,8 @@ arena_suite(void)
 	tcase_add_test(tc, arena_strndup_cuts);
 	tcase_add_test(tc, arena_strdup_copies);
 	tcase_add_test(tc, arena_overflow_aborts);
+	tcase_add_test(tc, arena_cleanups_run_at_reset_newest_first);
+	tcase_add_test(tc, arena_owns_json);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("buf");
