@@ -87,17 +87,16 @@ else fail "healthz is 200 after the broker closed all connections"; fi
 # (35672-35682) is taken, as when SECKILL_AMQP_PORT=25672 puts the node's own distribution port
 # there: the script's rabbitmqctl listens on none, so the start still completes.
 rm -f "$SECKILL_RUN_DIR/held-ports"
-python3 -c '
-import socket, sys, time
-socks = []
-for p in range(35672, 35683):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p)); s.listen(1); socks.append(s)
-    except OSError:
-        pass
-open(sys.argv[1], "w").write("%d\n" % len(socks))
-time.sleep(120)
+perl -e '
+use Socket;
+my @held;
+for my $p (35672 .. 35682) {
+	socket(my $s, PF_INET, SOCK_STREAM, 0) or next;
+	bind($s, pack_sockaddr_in($p, inet_aton("127.0.0.1"))) && listen($s, 1) or next;
+	push @held, $s;
+}
+open(my $f, ">", $ARGV[0]) or die; print $f scalar(@held), "\n"; close $f;
+sleep 120;
 ' "$SECKILL_RUN_DIR/held-ports" &
 holder=$!
 wait_for 5 '[ -s "$SECKILL_RUN_DIR/held-ports" ]'
